@@ -1,0 +1,31 @@
+//go:build !linux
+
+package tap
+
+import (
+	"errors"
+	"time"
+
+	"github.com/stapel-net/stapel/link"
+	"github.com/stapel-net/stapel/wire"
+)
+
+// Config says how to open a TAP device (Linux only).
+type Config struct {
+	Name        string
+	MTU         int
+	MAC         wire.MAC
+	CarrierPoll time.Duration
+}
+
+// Device is unavailable off Linux.
+type Device struct{ link.Endpoint }
+
+// ErrUnsupported is returned by Open off Linux.
+var ErrUnsupported = errors.New("tap: TAP devices are supported on Linux only")
+
+func Open(name string, mtu int) (*Device, error) { return nil, ErrUnsupported }
+
+func OpenConfig(cfg Config) (*Device, error) { return nil, ErrUnsupported }
+
+func (*Device) Created() bool { return false }

@@ -1,0 +1,84 @@
+// Package stack is one Stapel host below TCP: interfaces, ARP, IPv4
+// (routing table, fragmentation, reassembly, simple forwarding), ICMP and
+// UDP, plus the seam TCP plugs into (RegisterTransport, WriteIP, Route).
+//
+// # Files
+//
+//	stack.go      Stack, Options, New, Close
+//	params.go     config.Tcpip converted to the units the code uses
+//	iface.go      interfaces, addresses, multicast groups, media sense (LINK-8)
+//	input.go      receive path: link filter (LINK-3), IP validation and
+//	              disposition (IP-1), broadcasts, forwarding (IP-8)
+//	output.go     send path: route, ARP, fragmentation (IP-20), framing (LINK-2)
+//	route.go      routing table (IP-2..IP-4, IP-6); issue 5 extends it
+//	arp.go        per-interface ARP caches, aging, pending queues (ARP-1..6, 11)
+//	dad.go        duplicate address detection and conflicts (ARP-7..9)
+//	reasm.go      reassembly with its bounds and overlap policy
+//	icmp.go       ICMP input, errors (RFC 1122 3.2.2 rules), rate limit
+//	echo.go       EchoSocket for ping and tracert
+//	udp.go        UDP demultiplexing and sending; udpconn.go the socket
+//	srcroute.go   following LSRR/SSRR when DisableIPSourceRouting=0 (IP-18)
+//	loopback.go   datagrams to our own addresses (IP-16)
+//	ifstats.go    per-interface counters (netstat -e)
+//	transport.go  the transport seam
+//	stats.go      MIB-II and Stapel counters
+//
+// # Locking
+//
+// One mutex, Stack.mu, guards the network-layer state: interfaces,
+// addresses, routes, ARP caches, reassembly, the ICMP token bucket and the
+// shared transmit buffers. Receive processing takes it for link, ARP and IP
+// work, then releases it before handing a datagram to ICMP, UDP or a
+// registered transport, so those may send (re-taking it) without
+// deadlock. Endpoint.WriteFrame never calls back into the stack, so frames
+// are written with the lock held. UDP sockets have their own lock
+// (udpTable.mu, then UDPConn.mu; udpTable.mu may take Stack.mu briefly,
+// never the reverse). Counters are atomics. Datagrams to our own addresses
+// are queued and delivered from a clock callback, never synchronously, so
+// a transport sending to itself is not re-entered.
+//
+// Every timer (ARP retries and aging, duplicate address probes, media
+// sense damping, reassembly, socket deadlines) comes from the injected
+// clock; the stack never advances it. Timer callbacks take Stack.mu.
+//
+// # Choices where SPEC is silent
+//
+//   - ARP requests: 1 + ArpRequestRetries (default 2) requests,
+//     ArpRequestTimeoutMs (default 1000) apart; after the last one has
+//     waited as long, the destination is unreachable: queued datagrams are
+//     dropped (arpResolveQueueFailed) with ICMP host unreachable to the
+//     sender (looped back internally when that is us).
+//   - ARP aging (ARP-4/5, L = ArpCacheLife, R = ArpCacheMinReferencedLife):
+//     with L >= R every dynamic entry lives exactly L after it was
+//     resolved; otherwise it leaves L after its last use by an outgoing
+//     datagram (or after resolution if never used), and no later than R
+//     after resolution. ARP packets from the host update the MAC but do not
+//     extend the life. Defaults: 2 min unused, 10 min in use.
+//   - The pending queue (ARP-6) holds whole datagrams before
+//     fragmentation, so a fragmented ping is not cut to its first
+//     fragment; when forwarding, fragments of one datagram count as that
+//     datagram (up to 128 KiB), so a router does not keep only the first.
+//   - Duplicate address detection is optimistic: the address is usable at
+//     once while ArpRetryCount gratuitous ARPs go out 1 s apart; a
+//     conflict seen before 1 s after the last probe disables the address
+//     (ARP-8), logs the ARP-9 text with the defender's MAC, and broadcasts
+//     the defender's mapping (AMB-4). Later conflicts (ARP-9) are logged and
+//     defended with a gratuitous ARP at most every 10 s (RFC 5227).
+//   - Media sense: 3 s damping; on reconnect, duplicate address detection
+//     runs again (which announces the addresses).
+//   - Reassembly: timeout ReassemblyTimeout (60 s), ReassemblyMaxBytes
+//     (1 MiB) of fragment data, ReassemblyMaxDatagrams (64); any overlap
+//     drops the datagram, exact duplicates are ignored (see reasm.go).
+//   - ICMP errors: token bucket of 50, refilled at 100/s (icmpRateLimited).
+//     Echo requests to broadcast or multicast addresses are not answered.
+//   - Broadcast receive: limited (255.255.255.255 and 0.0.0.0), subnet
+//     directed and classful network broadcasts, all-ones and all-zeros
+//     forms alike (RFC 1122 3.3.6); UseZeroBroadcast changes only what we
+//     send.
+//   - UDP: ephemeral ports in order from 1024 to MaxUserPort; a port is in
+//     use if either binding is the wildcard or both addresses are equal;
+//     receive queue 256 KiB / 512 datagrams per socket (udpInErrors);
+//     a socket bound to an interface address also receives broadcasts
+//     arriving on that interface.
+//   - Interface index 1 is the internal loopback; others count from 2.
+package stack

@@ -1,0 +1,266 @@
+package stack
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/stapel-net/stapel/wire"
+)
+
+// delivery is a datagram accepted for local delivery. Its slices alias the
+// received frame (or a reassembled or loopback buffer) and are valid only
+// while it is being delivered.
+type delivery struct {
+	hdr     wire.IPv4Header
+	raw     []byte // the whole datagram, from the IP header on
+	payload []byte
+	ifIndex int
+	bcast   bool // sent to a broadcast or multicast address
+}
+
+// rxFrame is the receive entry point for every interface.
+func (s *Stack) rxFrame(ifc *Interface, frame []byte) {
+	inc(&s.st.LinkRxFrames)
+	eh, payload, err := wire.ParseEthernet(frame)
+	if err != nil {
+		inc(&s.st.LinkRxMalformed)
+		ifc.ctr.rxErrors.Add(1)
+		return
+	}
+	s.mu.Lock()
+	if ifc.removed {
+		s.mu.Unlock()
+		return
+	}
+	// SPEC LINK-3: software receive filter.
+	if eh.Dst != ifc.mac && !eh.Dst.IsBroadcast() && !(eh.Dst.IsMulticast() && ifc.mcastMACs[eh.Dst] > 0) {
+		s.mu.Unlock()
+		inc(&s.st.LinkRxFiltered)
+		return
+	}
+	ifc.ctr.rxBytes.Add(uint64(len(frame)))
+	if eh.Dst.IsMulticast() {
+		ifc.ctr.rxNonUnicast.Add(1)
+	} else {
+		ifc.ctr.rxUnicast.Add(1)
+	}
+	switch eh.Type {
+	case wire.EtherTypeARP:
+		ifc.arpInputLocked(&eh, payload)
+		s.mu.Unlock()
+	case wire.EtherTypeIPv4:
+		var d delivery
+		ok := s.ipInputLocked(ifc, eh.Dst.IsBroadcast() || eh.Dst.IsMulticast(), payload, &d)
+		s.mu.Unlock()
+		if ok {
+			s.deliver(&d)
+		}
+	default:
+		s.mu.Unlock()
+		inc(&s.st.LinkRxUnknownType)
+		ifc.ctr.rxUnknown.Add(1)
+	}
+}
+
+// ipInputLocked validates a datagram and decides its fate (SPEC IP-1):
+// local delivery (returns true and fills d), forwarding, or a counted drop.
+// ifc is nil for datagrams looped back internally.
+func (s *Stack) ipInputLocked(ifc *Interface, linkBcast bool, b []byte, d *delivery) bool {
+	inc(&s.st.IPInReceives)
+	h, payload, err := wire.ParseIPv4(b)
+	if err != nil {
+		inc(&s.st.IPInHdrErrors)
+		if ifc != nil {
+			ifc.ctr.rxErrors.Add(1)
+		}
+		return false
+	}
+	b = b[:h.TotalLen]
+	// RFC 1122 3.2.1.3: a source that cannot be a host is discarded.
+	if h.Src.IsMulticast() || h.Src == limitedBroadcast || (ifc != nil && isLoopback(h.Src)) || (ifc != nil && isLoopback(h.Dst)) {
+		inc(&s.st.IPInAddrErrors)
+		return false
+	}
+	if len(h.Options) > 0 {
+		if err := wire.ParseIPv4Options(h.Options, func(wire.IPv4Option) bool { return true }); err != nil {
+			inc(&s.st.IPInHdrErrors)
+			return false
+		}
+	}
+	ifIndex := LoopbackIndex
+	if ifc != nil {
+		ifIndex = ifc.index
+	}
+	local, bcast := s.classifyLocked(ifc, h.Dst)
+	// SPEC IP-18: source routing.
+	if len(h.Options) > 0 && wire.HasSourceRoute(h.Options) {
+		switch {
+		case s.p.srcRouting == 2:
+			inc(&s.st.IPSrcRouteDrops)
+			return false
+		case !local && s.p.srcRouting == 1:
+			inc(&s.st.IPSrcRouteDrops)
+			return false
+		}
+		// 1 accepts ones addressed to us (their remaining route is not
+		// followed: we do not forward them); 0 follows the route onwards.
+		if local && !bcast && ifc != nil && s.p.srcRouting == 0 {
+			if next, opts, ok := s.sourceRouteNextLocked(&h); ok {
+				fh := h
+				fh.Dst, fh.Options = next, opts
+				s.forwardLocked(ifc, &fh, b, payload)
+				return false
+			}
+		}
+	}
+	if !local {
+		if ifc == nil {
+			inc(&s.st.IPInAddrErrors)
+			return false
+		}
+		if linkBcast || !s.p.router { // RFC 1812 5.3.4: no forwarding of link broadcasts
+			if linkBcast {
+				inc(&s.st.IPLinkBcastDrops)
+			}
+			inc(&s.st.IPInAddrErrors)
+			ifc.ctr.rxDiscards.Add(1)
+			return false
+		}
+		s.forwardLocked(ifc, &h, b, payload)
+		return false
+	}
+	if h.MF || h.FragOff != 0 {
+		inc(&s.st.IPReasmReqds)
+		full := s.reasm.addLocked(&h, b, payload, ifIndex)
+		if full == nil {
+			return false
+		}
+		h, payload, err = wire.ParseIPv4(full)
+		if err != nil {
+			inc(&s.st.IPReasmFails)
+			return false
+		}
+		b = full
+	}
+	*d = delivery{hdr: h, raw: b, payload: payload, ifIndex: ifIndex, bcast: bcast || linkBcast}
+	return true
+}
+
+// classifyLocked says whether dst is for this host, and whether it is a
+// broadcast or multicast address. Accepted: our unicast addresses (on any
+// interface: weak host, SPEC IP-10), limited broadcast (both styles),
+// subnet-directed and classful network broadcasts of the receiving
+// interface (both styles, SPEC IP-15, AMB-5), joined groups.
+func (s *Stack) classifyLocked(ifc *Interface, dst netip.Addr) (local, bcast bool) {
+	if _, ok := s.local[dst]; ok {
+		return true, false
+	}
+	if ifc == nil { // loopback: whatever we sent to ourselves
+		return true, !isLoopback(dst)
+	}
+	if dst == limitedBroadcast || dst.IsUnspecified() {
+		return true, true
+	}
+	if dst.IsMulticast() {
+		return ifc.groups[dst] > 0, true
+	}
+	if ifc.isSubnetBroadcastLocked(dst) {
+		return true, true
+	}
+	for _, a := range ifc.addrs {
+		if a.state != addrActive {
+			continue
+		}
+		if cp, ok := classfulPrefix(a.prefix.Addr()); ok && cp.Bits() < a.prefix.Bits() && cp.Contains(dst) &&
+			(dst == subnetBroadcast(cp) || dst == cp.Addr()) {
+			return true, true
+		}
+	}
+	return false, false
+}
+
+// isBroadcastLocked reports whether dst is a broadcast address on any
+// interface (for the ICMP error rules).
+func (s *Stack) isBroadcastLocked(dst netip.Addr) bool {
+	if dst == limitedBroadcast || dst.IsUnspecified() || dst.IsMulticast() {
+		return true
+	}
+	for _, ifc := range s.ifaces {
+		if _, b := s.classifyLocked(ifc, dst); b {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver hands a local datagram to its protocol, without s.mu held so
+// that handlers may send (SPEC IP-1 (a)).
+func (s *Stack) deliver(d *delivery) {
+	switch d.hdr.Protocol {
+	case wire.ProtoICMP:
+		inc(&s.st.IPInDelivers)
+		s.icmpInput(d)
+	case wire.ProtoUDP:
+		inc(&s.st.IPInDelivers)
+		s.udpInput(d)
+	default:
+		if slot := s.transports[d.hdr.Protocol].Load(); slot != nil {
+			inc(&s.st.IPInDelivers)
+			p := inboundPool.Get().(*InboundPacket)
+			*p = InboundPacket{Src: d.hdr.Src, Dst: d.hdr.Dst, TTL: d.hdr.TTL, TOS: d.hdr.TOS,
+				Payload: d.payload, Interface: d.ifIndex, Broadcast: d.bcast}
+			slot.h.HandlePacket(p)
+			*p = InboundPacket{}
+			inboundPool.Put(p)
+			return
+		}
+		inc(&s.st.IPInUnknownProtos)
+		if !d.bcast {
+			s.mu.Lock()
+			s.icmpErrorLocked(d.raw, &d.hdr, icmpDestUnreachable, icmpProtoUnreachable, [4]byte{}, false)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// inboundPool recycles InboundPackets: handing a pointer to an interface
+// method would otherwise allocate one per datagram.
+var inboundPool = sync.Pool{New: func() any { return new(InboundPacket) }}
+
+// forwardLocked implements simple routing when IPEnableRouter=1 (SPEC
+// IP-8): TTL, next-hop fragmentation or "fragmentation needed", no
+// broadcasts. Redirects come in a later issue.
+func (s *Stack) forwardLocked(in *Interface, h *wire.IPv4Header, b, payload []byte) {
+	if s.isBroadcastLocked(h.Dst) { // SPEC IP-15: broadcasts are not forwarded
+		inc(&s.st.IPInAddrErrors)
+		return
+	}
+	if h.TTL <= 1 {
+		inc(&s.st.IPInTTLExceeded)
+		inc(&s.st.IPInDiscards)
+		s.icmpErrorLocked(b, h, icmpTimeExceeded, icmpTTLExceeded, [4]byte{}, false)
+		return
+	}
+	if _, ok := s.routes.lookup(s, h.Dst, netip.Addr{}); !ok {
+		inc(&s.st.IPOutNoRoutes)
+		inc(&s.st.IPRoutingDiscards)
+		s.icmpErrorLocked(b, h, icmpDestUnreachable, icmpNetUnreachable, [4]byte{}, false)
+		return
+	}
+	var opts [40]byte
+	r := txReq{src: h.Src, dst: h.Dst, proto: h.Protocol, ttl: h.TTL - 1, tos: h.TOS, df: h.DF,
+		forwarded: true, id: h.ID, opts: opts[:copy(opts[:], h.Options)], fragOff: h.FragOff, mf: h.MF}
+	copy(s.txSegLocked(len(payload)), payload)
+	err := s.sendLocked(&r, len(payload))
+	if fn, ok := err.(errFragNeeded); ok {
+		var rest [4]byte
+		rest[2], rest[3] = byte(fn.mtu>>8), byte(fn.mtu)
+		s.icmpErrorLocked(b, h, icmpDestUnreachable, icmpFragNeeded, rest, false)
+		return
+	}
+	if err != nil {
+		inc(&s.st.IPOutDiscards)
+		return
+	}
+	inc(&s.st.IPForwDatagrams)
+}

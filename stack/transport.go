@@ -1,0 +1,138 @@
+package stack
+
+import (
+	"net/netip"
+)
+
+// InboundPacket is a datagram delivered to a transport. The packet and
+// its Payload (the transport header and data) are valid only during
+// HandlePacket: the stack reuses them.
+type InboundPacket struct {
+	Src, Dst netip.Addr
+	TTL, TOS uint8
+	Payload  []byte
+	// Interface is the receiving interface index (1 = internal loopback).
+	Interface int
+	// Broadcast: sent to a broadcast or multicast address.
+	Broadcast bool
+}
+
+// ControlError is an ICMP error about a datagram a transport sent.
+type ControlError struct {
+	Type, Code uint8
+	// MTU is the next-hop MTU of a fragmentation-needed error (0 if none
+	// was given: an RFC 1191 "old-style" router).
+	MTU int
+	// Src, Dst and Proto are those of the original datagram.
+	Src, Dst netip.Addr
+	Proto    uint8
+	// Payload holds the first (at least 8) bytes of the original transport
+	// header; valid only during HandleError.
+	Payload []byte
+	// From is the host that sent the ICMP error.
+	From netip.Addr
+}
+
+// TransportHandler is a transport protocol plugged into the stack (TCP).
+// Both methods are called without stack locks held and may call WriteIP.
+type TransportHandler interface {
+	HandlePacket(p *InboundPacket)
+	HandleError(e *ControlError)
+}
+
+// RegisterTransport installs h for IP protocol proto (replacing any
+// previous one; nil removes it). ICMP and UDP are built in.
+func (s *Stack) RegisterTransport(proto uint8, h TransportHandler) {
+	if h == nil {
+		s.transports[proto].Store(nil)
+		return
+	}
+	s.transports[proto].Store(&transportSlot{h})
+}
+
+// OutboundPacket is a datagram a transport sends. Header and Payload are
+// concatenated into the IP payload; the stack copies them.
+type OutboundPacket struct {
+	Src, Dst   netip.Addr // Src may be invalid: chosen by route
+	Proto, TTL uint8      // TTL 0 = DefaultTTL
+	TOS        uint8
+	DF         bool
+	Header     []byte
+	Payload    []byte
+}
+
+// WriteIP sends a transport datagram. It returns ErrNoRoute,
+// ErrNeedsFragmentation (DF set and larger than the route MTU) or
+// ErrMessageTooLong; a datagram waiting for ARP counts as sent.
+func (s *Stack) WriteIP(p OutboundPacket) error {
+	n := len(p.Header) + len(p.Payload)
+	if n > maxDatagram-maxIPHeader {
+		return ErrMessageTooLong
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seg := s.txSegLocked(n)
+	copy(seg, p.Header)
+	copy(seg[len(p.Header):], p.Payload)
+	return s.sendLocked(&txReq{src: p.Src, dst: p.Dst, proto: p.Proto, ttl: p.TTL, tos: p.TOS, df: p.DF}, n)
+}
+
+// RouteInfo is what a transport needs to know about the path to dst.
+type RouteInfo struct {
+	Src     netip.Addr // source address to use
+	MTU     int        // interface MTU (PMTU comes with issue 5)
+	Gateway netip.Addr // next hop; invalid when on-link
+	IfIndex int
+	Local   bool // dst is this host: looped back internally
+}
+
+// loopbackMTU is the MTU reported for datagrams to our own addresses.
+const loopbackMTU = 1500
+
+// Route looks up dst (SPEC IP-3) and says which source address, MTU and
+// interface a datagram to it would use.
+func (s *Stack) Route(dst netip.Addr) (RouteInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.routeInfoLocked(dst, netip.Addr{})
+}
+
+// RouteFrom is Route for a socket bound to src (which wins ties, IP-10).
+func (s *Stack) RouteFrom(dst, src netip.Addr) (RouteInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.routeInfoLocked(dst, src)
+}
+
+func (s *Stack) routeInfoLocked(dst, src netip.Addr) (RouteInfo, error) {
+	if !dst.Is4() {
+		return RouteInfo{}, ErrNoRoute
+	}
+	if _, ok := s.local[dst]; ok {
+		return RouteInfo{Src: dst, MTU: loopbackMTU, IfIndex: LoopbackIndex, Local: true}, nil
+	}
+	if isLoopback(dst) {
+		return RouteInfo{Src: loopbackAddr, MTU: loopbackMTU, IfIndex: LoopbackIndex, Local: true}, nil
+	}
+	rt, ok := s.routes.lookup(s, dst, src)
+	if !ok {
+		return RouteInfo{}, ErrNoRoute
+	}
+	ifc := s.ifaceByIndexLocked(rt.IfIndex)
+	if ifc == nil {
+		return RouteInfo{}, ErrNoRoute
+	}
+	ri := RouteInfo{Src: rt.IfAddr, MTU: ifc.mtu, Gateway: rt.Gateway, IfIndex: rt.IfIndex}
+	if src.IsValid() && !src.IsUnspecified() {
+		ri.Src = src
+	}
+	return ri, nil
+}
+
+// IsLocalAddr reports whether a is an active address of this host.
+func (s *Stack) IsLocalAddr(a netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.local[a]
+	return ok
+}

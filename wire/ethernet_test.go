@@ -38,7 +38,7 @@ func TestEthernetDIXFromGopacket(t *testing.T) {
 	}
 }
 
-// SPEC: ArpUseEtherSNAP — SNAP frames are sent on request and always received.
+// SPEC: LINK-2 — SNAP frames are sent on request (ArpUseEtherSNAP) and always received.
 func TestEthernetSNAPToGopacket(t *testing.T) {
 	h := EthernetHeader{Dst: macB, Src: macA, Type: EtherTypeARP, SNAP: true}
 	payload := make([]byte, ARPLen)

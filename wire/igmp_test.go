@@ -9,7 +9,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// SPEC: IGMP — v2 messages the host sends and receives.
+// SPEC: MCAST-1 — IGMPLevel 2: RFC 1112 plus IGMPv2 (RFC 2236) messages.
 func TestIGMPToGopacket(t *testing.T) {
 	group := netip.MustParseAddr("224.1.2.3")
 	tests := []struct {

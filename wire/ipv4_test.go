@@ -203,7 +203,7 @@ func TestParseIPv4Options(t *testing.T) {
 	}
 }
 
-// SPEC: DisableIPSourceRouting — source-routed datagrams must be recognised.
+// SPEC: IP-18 — source-routed datagrams must be recognised (DisableIPSourceRouting).
 func TestHasSourceRoute(t *testing.T) {
 	tests := []struct {
 		in   []byte

@@ -26,7 +26,21 @@ type Config struct {
 	MAC  wire.MAC // Stapel's address; zero picks a random locally administered one
 	// CarrierPoll is the media-sense polling period (default 1 s).
 	CarrierPoll time.Duration
+	// Offload asks for IFF_VNET_HDR with checksum offload and TSO
+	// (TUNSETOFFLOAD CSUM|TSO4|TSO_ECN), so the kernel sends up to 64 KiB
+	// TCP super-frames and WriteGSO can send them. If the kernel lacks
+	// it the Device stays plain; Offloads() says what was granted.
+	Offload bool
+	// Queues > 1 opens a multiqueue TAP (IFF_MULTI_QUEUE) with one reader
+	// per queue; the kernel spreads flows over them by hash. Deliveries
+	// then run in parallel only for a link.ConcurrentDispatcher; others
+	// still get one callback at a time. 0 or 1: one queue. At most
+	// MaxQueues.
+	Queues int
 }
+
+// MaxQueues bounds Config.Queues (the kernel allows 256).
+const MaxQueues = 16
 
 // Device is a TAP device seen as a link.Endpoint.
 type Device struct {
@@ -34,15 +48,26 @@ type Device struct {
 	mtu     int
 	mac     wire.MAC
 	created bool
-	f       *os.File
-	ctl     int   // AF_INET socket for interface ioctls, in the device's namespace
-	nl      *rtnl // rtnetlink socket for carrier polling, same namespace
+	q       []*queue // q[0] also carries non-IP writes and ioctls
+	ctl     int      // AF_INET socket for interface ioctls, in the device's namespace
+	nl      *rtnl    // rtnetlink socket for carrier polling, same namespace
 	index   int
 	cnt     link.Counters
 
-	mu      sync.Mutex // held while calling the dispatcher
-	d       link.Dispatcher
-	carrier bool // last state reported (endpoints start up)
+	vnet     bool          // fd carries virtio_net_hdr
+	offloads link.Offloads // granted by TUNSETOFFLOAD
+	ocnt     offloadCounters
+
+	// mu is read-held around every callback and write-held to change the
+	// dispatcher or report carrier, so those never overlap a delivery;
+	// serial additionally serialises callbacks for ordinary dispatchers.
+	mu         sync.RWMutex
+	serial     sync.Mutex
+	d          link.Dispatcher
+	rx         link.Dispatcher // d wrapped to count deliveries
+	rxGSO      bool            // d takes super-frames whole
+	concurrent bool            // d is a ConcurrentDispatcher
+	carrier    bool            // last state reported (endpoints start up)
 
 	attach   chan struct{} // closed by Attach
 	done     chan struct{}
@@ -52,7 +77,10 @@ type Device struct {
 	closeErr error
 }
 
-var _ link.Endpoint = (*Device)(nil)
+var (
+	_ link.Endpoint  = (*Device)(nil)
+	_ link.Offloader = (*Device)(nil)
+)
 
 // Open creates the TAP device name (or attaches to it if it exists), sets
 // its MTU and brings the kernel side up. Close removes a device Open
@@ -68,6 +96,9 @@ func OpenConfig(cfg Config) (*Device, error) {
 	}
 	if cfg.MTU < 0 || cfg.MTU > 65535 {
 		return nil, fmt.Errorf("tap: MTU %d out of range 68..65535", cfg.MTU)
+	}
+	if cfg.Queues < 0 || cfg.Queues > MaxQueues {
+		return nil, fmt.Errorf("tap: %d queues out of range 0..%d", cfg.Queues, MaxQueues)
 	}
 	ctl, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -85,41 +116,33 @@ func OpenConfig(cfg Config) (*Device, error) {
 	if err := dev.open(cfg); err != nil {
 		unix.Close(ctl)
 		dev.nl.close()
-		if dev.f != nil {
-			dev.f.Close()
+		for _, q := range dev.q {
+			q.f.Close()
 		}
 		return nil, err
 	}
-	dev.wg.Add(2)
-	go dev.readLoop()
+	dev.wg.Add(1 + len(dev.q))
+	for _, q := range dev.q {
+		go dev.readLoop(q)
+	}
 	go dev.pollLoop()
 	return dev, nil
 }
 
 func (dev *Device) open(cfg Config) error {
 	existed := cfg.Name != "" && dev.exists(cfg.Name)
-	fd, err := openTun()
-	if err != nil {
-		return err
-	}
-	ifr, err := unix.NewIfreq(cfg.Name)
-	if err != nil {
-		unix.Close(fd)
-		return fmt.Errorf("tap: %w", err)
-	}
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI)
-	err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
-	// Only an attached tun fd polls cleanly, so hand it to the runtime's
-	// poller (non-blocking: Close wakes Read) after TUNSETIFF.
-	dev.f = os.NewFile(uintptr(fd), tunPath)
-	if err != nil {
-		if existed && (errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EBUSY)) {
-			return fmt.Errorf("tap: attach to existing %s: %w (is it a TUN device, or in use by another process?)", cfg.Name, err)
+	name := cfg.Name
+	for i := range max(1, cfg.Queues) {
+		q, err := dev.openQueue(cfg, name, i, existed)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("tap: TUNSETIFF %q: %w", cfg.Name, err)
+		dev.q = append(dev.q, q)
+		name = q.name // the kernel named the device on the first queue
 	}
-	dev.name = ifr.Name()
+	dev.name = name
 	dev.created = !existed
+	var err error
 	if dev.mac == (wire.MAC{}) {
 		dev.mac = RandomMAC()
 	}
@@ -229,8 +252,8 @@ func (dev *Device) Created() bool { return dev.created }
 // Stats returns the frame counters.
 func (dev *Device) Stats() link.Stats { return dev.cnt.Snapshot() }
 
-// WriteFrame hands one frame to the kernel side.
-func (dev *Device) WriteFrame(frame []byte) error {
+// checkLen applies the frame-size rules of WriteFrame.
+func (dev *Device) checkLen(frame []byte) error {
 	if len(frame) < link.EthernetHeaderLen {
 		dev.cnt.TxErrors.Add(1)
 		return link.ErrFrameTooShort
@@ -239,7 +262,19 @@ func (dev *Device) WriteFrame(frame []byte) error {
 		dev.cnt.TxErrors.Add(1)
 		return link.ErrFrameTooLong
 	}
-	if _, err := dev.f.Write(frame); err != nil {
+	return nil
+}
+
+// WriteFrame hands one frame to the kernel side.
+func (dev *Device) WriteFrame(frame []byte) error {
+	if err := dev.checkLen(frame); err != nil {
+		return err
+	}
+	q := dev.txQueue(frame)
+	if dev.vnet {
+		return dev.writeVnet(q, frame)
+	}
+	if _, err := q.f.Write(frame); err != nil {
 		if errors.Is(err, unix.EIO) {
 			// The kernel side is down: lost as on an unplugged cable; the
 			// poller reports the carrier change.
@@ -261,22 +296,38 @@ func (dev *Device) Attach(d link.Dispatcher) {
 	dev.mu.Lock()
 	first := dev.d == nil
 	dev.d = d
+	rc := rxCount{d: d, cnt: &dev.cnt}
+	if g, ok := d.(link.GSODispatcher); ok {
+		dev.rx, dev.rxGSO = &rxCountGSO{rxCount: rc, g: g}, true
+	} else {
+		dev.rx, dev.rxGSO = &rc, false
+	}
+	c, ok := d.(link.ConcurrentDispatcher)
+	dev.concurrent = ok && c.ConcurrentDelivery()
 	dev.mu.Unlock()
 	if first {
 		close(dev.attach)
 	}
 }
 
-func (dev *Device) readLoop() {
+func (dev *Device) readLoop(q *queue) {
 	defer dev.wg.Done()
 	select { // frames before Attach stay in the kernel queue
 	case <-dev.attach:
 	case <-dev.done:
 		return
 	}
-	buf := make([]byte, 65536+link.EthernetHeaderLen)
+	hl := 0
+	if dev.vnet {
+		hl = vnetHdrLen
+	}
+	// One buffer, reused: a frame is only valid during its callback, so a
+	// read costs one syscall and no allocation. It holds a 64 KiB GSO
+	// super-frame plus a VLAN tag and one byte more, so a read that fills
+	// it was truncated by the kernel and is dropped, never cut wrongly.
+	buf := make([]byte, hl+maxGSOFrame+link.EthernetHeaderLen+4+1)
 	for {
-		n, err := dev.f.Read(buf)
+		n, err := q.f.Read(buf)
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) {
 				return
@@ -289,18 +340,49 @@ func (dev *Device) readLoop() {
 			}
 			continue
 		}
-		if n < link.EthernetHeaderLen {
+		if n < hl+link.EthernetHeaderLen || n == len(buf) {
 			dev.cnt.RxErrors.Add(1)
 			continue
 		}
-		dev.mu.Lock()
-		if dev.d != nil {
-			dev.cnt.Rx(n)
-			dev.d.DeliverFrame(buf[:n])
-		} else {
-			dev.cnt.Undelivered.Add(1)
+		q.rx.Add(1)
+		dev.deliver(buf[:hl], buf[hl:n])
+	}
+}
+
+// deliver hands one read to the dispatcher, cut or completed as it needs.
+func (dev *Device) deliver(vh, frame []byte) {
+	var gso link.GSOInfo
+	if len(vh) > 0 {
+		var err error
+		if gso, err = decodeVnet(vh); err != nil {
+			dev.ocnt.rxBad.Add(1)
+			dev.cnt.RxErrors.Add(1)
+			return
 		}
-		dev.mu.Unlock()
+	}
+	dev.mu.RLock()
+	defer dev.mu.RUnlock()
+	if dev.rx == nil {
+		dev.cnt.Undelivered.Add(1)
+		return
+	}
+	if !dev.concurrent {
+		dev.serial.Lock()
+		defer dev.serial.Unlock()
+	}
+	switch {
+	case gso.Type == link.GSOTCPv4:
+		dev.ocnt.rxGSO.Add(1)
+	case gso.NeedsCsum:
+		dev.ocnt.rxCsum.Add(1)
+	}
+	k, err := link.Dispatch(dev.rx, frame, gso)
+	switch {
+	case err != nil:
+		dev.ocnt.rxBad.Add(1)
+		dev.cnt.RxErrors.Add(1)
+	case gso.Type == link.GSOTCPv4 && !dev.rxGSO:
+		dev.ocnt.rxSeg.Add(uint64(k))
 	}
 }
 
@@ -344,12 +426,8 @@ func (dev *Device) SetCarrier(up bool) error {
 	if up {
 		v = 1
 	}
-	rc, err := dev.f.SyscallConn()
-	if err != nil {
-		return err
-	}
 	var ierr error
-	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetPointerInt(int(fd), unix.TUNSETCARRIER, v) }); err != nil {
+	if err := dev.q[0].rc.Control(func(fd uintptr) { ierr = unix.IoctlSetPointerInt(int(fd), unix.TUNSETCARRIER, v) }); err != nil {
 		return err
 	}
 	if ierr != nil {
@@ -365,7 +443,11 @@ func (dev *Device) SetCarrier(up bool) error {
 func (dev *Device) Close() error {
 	dev.once.Do(func() {
 		close(dev.done)
-		dev.closeErr = dev.f.Close()
+		for _, q := range dev.q {
+			if err := q.f.Close(); err != nil && dev.closeErr == nil {
+				dev.closeErr = err
+			}
+		}
 		dev.wg.Wait()
 		unix.Close(dev.ctl)
 		dev.nl.close()

@@ -22,7 +22,7 @@ import (
 )
 
 // netns creates a network namespace for one test and removes it by name.
-func netns(t *testing.T) string {
+func netns(t testing.TB) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("tap: test needs root (creates a network namespace and a TAP device); run as root to exercise it")
@@ -59,7 +59,7 @@ func inNetns(ns string, fn func() error) error {
 	return <-errc
 }
 
-func ipn(t *testing.T, ns string, args ...string) string {
+func ipn(t testing.TB, ns string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
 	if err != nil {

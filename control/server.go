@@ -177,6 +177,12 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	case OpTCP:
 		s.tcp(ctx, c, br, req)
 	default:
+		if s.extraOp(ctx, c, br, req) { // tcpops.go
+			return
+		}
+		if s.routeOp(ctx, c, req) { // routeops.go
+			return
+		}
 		writeResp(c, Response{Error: fmt.Sprintf("unknown op %q", req.Op)})
 	}
 }

@@ -1,6 +1,7 @@
 // Package stack is one Stapel host below TCP: interfaces, ARP, IPv4
-// (routing table, fragmentation, reassembly, simple forwarding), ICMP and
-// UDP, plus the seam TCP plugs into (RegisterTransport, WriteIP, Route).
+// (routing table, fragmentation, reassembly, forwarding), ICMP with
+// redirects, router discovery and path MTU discovery, and UDP, plus the
+// seam TCP plugs into (RegisterTransport, WriteIP, Route, DeadGateway).
 //
 // # Files
 //
@@ -10,7 +11,14 @@
 //	input.go      receive path: link filter (LINK-3), IP validation and
 //	              disposition (IP-1), broadcasts, forwarding (IP-8)
 //	output.go     send path: route, ARP, fragmentation (IP-20), framing (LINK-2)
-//	route.go      routing table (IP-2..IP-4, IP-6); issue 5 extends it
+//	route.go      routing table (IP-2..IP-4, IP-13/14): automatic, static routes
+//	persist.go    persistent routes and their state file (IP-5)
+//	gateways.go   default gateways, one active (IP-6); the route a datagram
+//	              takes (redirect, dead-gateway RCE); DeadGateway (TCP-DGD)
+//	rce.go        the learned-route table (hostroutes) and dead-gateway RCEs
+//	pmtu.go       path MTU discovery, host side (ICMP-6, TCP-PMTU-3)
+//	redirect.go   accepting redirects (ICMP-3), sending them as a router
+//	rdisc.go      router discovery, host side (ICMP-2, RFC 1256)
 //	arp.go        per-interface ARP caches, aging, pending queues (ARP-1..6, 11)
 //	dad.go        duplicate address detection and conflicts (ARP-7..9)
 //	reasm.go      reassembly with its bounds and overlap policy
@@ -81,4 +89,27 @@
 //     a socket bound to an interface address also receives broadcasts
 //     arriving on that interface.
 //   - Interface index 1 is the internal loopback; others count from 2.
+//   - Default gateways: all 0.0.0.0/0 routes in metric order (ties: the
+//     configuration order); only the active one is used (IP-6). Dead
+//     gateway detection moves a destination's RCE to the next gateway
+//     and, at >= 25 % of RCEs moved (AMB-10), the host; the switch stays
+//     until the next one (TCP-DGD-4). An RCE exists for each destination
+//     behind a default gateway that a transport or UDP routed to (4096
+//     at most; a full table evicts the oldest of 8 sampled).
+//   - Path MTU: learned per destination in hostroutes (bounded by
+//     MaxIcmpHostRoutes, LRU eviction, exact count; 10-minute aging
+//     raises it again). EnablePMTUDiscovery=0 only changes what Route
+//     reports to transports (576 off-subnet); the IP layer still
+//     fragments at the interface MTU. "Fragmentation needed" not about
+//     a datagram from one of our addresses is ignored (pmtuIgnored).
+//   - Redirects name a host route whatever their code; a redirect only
+//     overrides gatewayed routes shorter than /32. Routers never accept
+//     them; they send host redirects (rate limited with other errors).
+//   - Router discovery: the first solicitation goes out when the
+//     interface is added (no random 0-1 s delay), then 600 ms apart.
+//     Advertised routers rank by preference as metrics 1, 2, ...; at most
+//     32 per interface. Stapel has no DHCP option, so
+//     PerformRouterDiscovery=2 means off.
+//   - Persistent routes: at most 1024; the state file is rewritten
+//     atomically (write and rename) on every change.
 package stack

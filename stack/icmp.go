@@ -123,7 +123,9 @@ func (s *Stack) icmpInput(d *delivery) {
 	case wire.ICMPDestUnreachable, wire.ICMPTimeExceeded, wire.ICMPParameterProblem, wire.ICMPSourceQuench:
 		s.icmpErrorInput(d, &m)
 	case wire.ICMPRedirect:
-		// Counted; redirect handling (SPEC ICMP-3) arrives with issue 5.
+		s.redirectInput(d, &m)
+	case wire.ICMPRouterAdvertisement:
+		s.routerAdvertInput(d, &m)
 	}
 }
 
@@ -138,6 +140,11 @@ func (s *Stack) icmpErrorInput(d *delivery, m *wire.ICMPv4) {
 	mtu := 0
 	if m.Type == wire.ICMPDestUnreachable && m.Code == wire.ICMPFragmentationNeeded {
 		mtu = int(m.NextHopMTU())
+		s.mu.Lock()
+		if now := s.fragNeededLocked(&qh, mtu); now > 0 {
+			mtu = now // the MTU in force (plateau estimate, 88 floor)
+		}
+		s.mu.Unlock()
 	}
 	if qh.Protocol == wire.ProtoICMP {
 		if qp[0] == wire.ICMPEcho {
@@ -147,13 +154,7 @@ func (s *Stack) icmpErrorInput(d *delivery, m *wire.ICMPv4) {
 		return
 	}
 	ce := ControlError{Type: m.Type, Code: m.Code, MTU: mtu, Src: qh.Src, Dst: qh.Dst, Proto: qh.Protocol, Payload: qp, From: d.hdr.Src}
-	if qh.Protocol == wire.ProtoUDP {
-		s.udp.handleError(&ce)
-		return
-	}
-	if slot := s.transports[qh.Protocol].Load(); slot != nil {
-		slot.h.HandleError(&ce)
-	}
+	s.deliverControlError(&ce)
 }
 
 // sendICMPLocked sends the ICMP message in the transmit buffer and counts it.

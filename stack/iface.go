@@ -28,6 +28,12 @@ type InterfaceConfig struct {
 	UseZeroBroadcast bool
 	// StaticARP entries are installed at once (they never age).
 	StaticARP []StaticARP
+	// RouterDiscovery is PerformRouterDiscovery (SPEC ICMP-2): 1 = on;
+	// 0 and 2 ("only if DHCP says so"; Stapel has no DHCP option yet) = off.
+	RouterDiscovery int
+	// SolicitationAddressBcast sends router solicitations to
+	// 255.255.255.255 instead of 224.0.0.2.
+	SolicitationAddressBcast bool
 }
 
 // StaticARP is one manual ARP entry.
@@ -79,6 +85,7 @@ type Interface struct {
 	connected  bool
 	senseTimer clock.Timer
 	removed    bool
+	rd         rdiscState
 
 	ctr ifCounters
 }
@@ -156,6 +163,7 @@ func (s *Stack) AddInterface(ic InterfaceConfig, ep link.Endpoint) (*Interface, 
 		groups:    make(map[netip.Addr]int),
 		linkUp:    true,
 		connected: true,
+		rd:        rdiscState{on: ic.RouterDiscovery == 1, bcast: ic.SolicitationAddressBcast},
 	}
 	ifc.arp.init(ifc)
 	s.nextIndex++
@@ -185,6 +193,7 @@ func (s *Stack) AddInterface(ic InterfaceConfig, ep link.Endpoint) (*Interface, 
 			ifc.startDADLocked(a)
 		}
 	}
+	ifc.startRdiscLocked()
 	s.mu.Unlock()
 	s.log.Info("interface added", "if", ifc.name, "index", ifc.index, "mac", ifc.mac.String(), "mtu", mtu)
 	return ifc, nil
@@ -224,6 +233,7 @@ func (s *Stack) removeInterface(name string, closeEP bool) error {
 		ifc.senseTimer.Stop()
 	}
 	ifc.arp.flushLocked()
+	ifc.stopRdiscLocked()
 	s.routes.deleteIfLocked(ifc.index)
 	s.rebuildLocked()
 	s.mu.Unlock()

@@ -229,7 +229,7 @@ var inboundPool = sync.Pool{New: func() any { return new(InboundPacket) }}
 
 // forwardLocked implements simple routing when IPEnableRouter=1 (SPEC
 // IP-8): TTL, next-hop fragmentation or "fragmentation needed", no
-// broadcasts. Redirects come in a later issue.
+// broadcasts, and redirects to hosts on the incoming subnet (redirect.go).
 func (s *Stack) forwardLocked(in *Interface, h *wire.IPv4Header, b, payload []byte) {
 	if s.isBroadcastLocked(h.Dst) { // SPEC IP-15: broadcasts are not forwarded
 		inc(&s.st.IPInAddrErrors)
@@ -241,12 +241,14 @@ func (s *Stack) forwardLocked(in *Interface, h *wire.IPv4Header, b, payload []by
 		s.icmpErrorLocked(b, h, icmpTimeExceeded, icmpTTLExceeded, [4]byte{}, false)
 		return
 	}
-	if _, ok := s.routes.lookup(s, h.Dst, netip.Addr{}); !ok {
+	rt, ok := s.routes.lookup(s, h.Dst, netip.Addr{})
+	if !ok {
 		inc(&s.st.IPOutNoRoutes)
 		inc(&s.st.IPRoutingDiscards)
 		s.icmpErrorLocked(b, h, icmpDestUnreachable, icmpNetUnreachable, [4]byte{}, false)
 		return
 	}
+	s.redirectHostLocked(in, h, b, rt)
 	var opts [40]byte
 	r := txReq{src: h.Src, dst: h.Dst, proto: h.Protocol, ttl: h.TTL - 1, tos: h.TOS, df: h.DF,
 		forwarded: true, id: h.ID, opts: opts[:copy(opts[:], h.Options)], fragOff: h.FragOff, mf: h.MF}

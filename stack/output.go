@@ -64,7 +64,7 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 		s.loop.enqueueLocked(d)
 		return nil
 	}
-	rt, ok := s.routes.lookup(s, r.dst, r.src)
+	rt, ok := s.resolveLocked(r.dst, r.src)
 	if !ok {
 		inc(&s.st.IPOutNoRoutes)
 		return ErrNoRoute
@@ -98,12 +98,19 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 	default:
 		needARP = true
 	}
+	mtu := ifc.mtu
+	if !r.forwarded && !bcast && !r.dst.IsMulticast() {
+		mtu = s.learned.PathMTU(r.dst, ifc.mtu) // ICMP-6: learned path MTU
+	}
 	d := s.putIPHeaderLocked(r, ihl, segLen)
-	if len(d) > ifc.mtu && r.df {
+	if len(d) > mtu && r.df {
 		inc(&s.st.IPFragFails)
 		inc(&s.st.IPOutFragNeeded)
 		if r.forwarded {
 			return errFragNeeded{ifc.mtu}
+		}
+		if mtu < ifc.mtu {
+			s.localTooBigLocked(d, mtu)
 		}
 		return ErrNeedsFragmentation
 	}
@@ -125,7 +132,7 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 		dstMAC = mac
 	}
 	off := txHeadroom - ihl
-	return ifc.transmitLocked(dstMAC, s.txBuf[:off+len(d)], off)
+	return ifc.transmitMTULocked(dstMAC, s.txBuf[:off+len(d)], off, mtu)
 }
 
 // putIPHeaderLocked writes the IP header in front of the segment and
@@ -151,9 +158,16 @@ func (s *Stack) putIPHeaderLocked(r *txReq, ihl, segLen int) []byte {
 // the interface MTU if needed (SPEC IP-20). buf must have at least
 // maxLinkHeader bytes of headroom before off.
 func (ifc *Interface) transmitLocked(dstMAC wire.MAC, buf []byte, off int) error {
+	return ifc.transmitMTULocked(dstMAC, buf, off, ifc.mtu)
+}
+
+// transmitMTULocked is transmitLocked fragmenting to mtu (≤ the
+// interface MTU): the path MTU learned for the destination.
+func (ifc *Interface) transmitMTULocked(dstMAC wire.MAC, buf []byte, off, mtu int) error {
 	s := ifc.s
 	d := buf[off:]
-	if len(d) <= ifc.mtu {
+	mtu = min(mtu, ifc.mtu)
+	if len(d) <= mtu {
 		return ifc.writeFrameLocked(dstMAC, wire.EtherTypeIPv4, buf, off)
 	}
 	h, payload, err := wire.ParseIPv4(d)
@@ -174,7 +188,7 @@ func (ifc *Interface) transmitLocked(dstMAC wire.MAC, buf []byte, off int) error
 			fh.Options = optBuf[:wire.FragmentOptions(h.Options, optBuf[:])]
 		}
 		fihl := fh.HeaderLen()
-		chunk := (ifc.mtu - fihl) &^ 7
+		chunk := (mtu - fihl) &^ 7
 		if chunk <= 0 {
 			inc(&s.st.IPFragFails)
 			return ErrNeedsFragmentation

@@ -35,6 +35,12 @@ type params struct {
 	loopbackQueueLen    int
 	udpRecvQueueBytes   int
 	udpRecvQueuePackets int
+	// Issue 5: routing and the ICMP control plane.
+	pmtuDiscovery    bool // EnablePMTUDiscovery (TCP-PMTU-2/5)
+	icmpRedirects    bool // EnableICMPRedirects (ICMP-3)
+	deadGWDetect     bool // EnableDeadGWDetect (TCP-DGD-1)
+	maxIcmpHostRoute int  // MaxIcmpHostRoutes (KB-3)
+	persistentRoutes []string
 }
 
 // Defaults for Stapel extensions that SPEC leaves open; see doc.go.
@@ -81,6 +87,11 @@ func paramsFrom(t *config.Tcpip) params {
 		loopbackQueueLen:    defaultLoopbackQueue,
 		udpRecvQueueBytes:   defaultUDPRecvBytes,
 		udpRecvQueuePackets: defaultUDPRecvPackets,
+		pmtuDiscovery:       t.EnablePMTUDiscovery,
+		icmpRedirects:       t.EnableICMPRedirects,
+		deadGWDetect:        t.EnableDeadGWDetect,
+		maxIcmpHostRoute:    t.MaxIcmpHostRoutes,
+		persistentRoutes:    t.PersistentRoutes,
 	}
 	// SPEC ARP-4/ARP-5: ArpCacheLife absent (0) means 2 min unreferenced.
 	p.arpLife = secs(t.ArpCacheLife, 120)

@@ -10,13 +10,15 @@ import (
 type RouteKind uint8
 
 const (
-	RouteConnected RouteKind = iota // local subnet, on-link
-	RouteLocal                      // our own address, looped back (IP-16)
-	RouteBroadcast                  // subnet-directed or limited broadcast
-	RouteMulticast                  // 224.0.0.0/4 on an interface
-	RouteLoopback                   // 127.0.0.0/8
-	RouteDefault                    // default gateway (IP-6)
-	RouteStatic                     // added with AddRoute ("route add")
+	RouteConnected  RouteKind = iota // local subnet, on-link
+	RouteLocal                       // our own address, looped back (IP-16)
+	RouteBroadcast                   // subnet-directed or limited broadcast
+	RouteMulticast                   // 224.0.0.0/4 on an interface
+	RouteLoopback                    // 127.0.0.0/8
+	RouteDefault                     // default gateway (IP-6)
+	RouteStatic                      // added with AddRoute ("route add")
+	RouteRedirect                    // host route learned from an ICMP redirect (ICMP-3)
+	RouteRouterDisc                  // default route learned by router discovery (ICMP-2)
 )
 
 func (k RouteKind) String() string {
@@ -35,6 +37,10 @@ func (k RouteKind) String() string {
 		return "default"
 	case RouteStatic:
 		return "static"
+	case RouteRedirect:
+		return "redirect"
+	case RouteRouterDisc:
+		return "router-discovery"
 	}
 	return "unknown"
 }
@@ -56,6 +62,8 @@ type Route struct {
 	IfAddr netip.Addr
 	Metric int
 	Kind   RouteKind
+	// Persistent: kept across restarts ("route add -p", SPEC IP-5).
+	Persistent bool
 }
 
 // DisplayGateway is the gateway as route print shows it: the next hop, or
@@ -72,7 +80,12 @@ func (r Route) DisplayGateway() netip.Addr {
 type routeTable struct {
 	auto   []Route
 	static []Route
-	all    []Route // auto + usable static, the lookup set
+	// persistent routes (IfIndex 0) join the lookup set whenever their
+	// gateway is on a connected subnet; see persist.go.
+	persistent []Route
+	// rdisc are the routers learned by router discovery (rdisc.go).
+	rdisc []rdiscRouter
+	all   []Route // auto + usable static and persistent, the lookup set
 }
 
 func (rt *routeTable) rebuildAutoLocked(s *Stack) {
@@ -104,6 +117,7 @@ func (rt *routeTable) rebuildAutoLocked(s *Stack) {
 			rt.auto = append(rt.auto, Route{Dst: netip.PrefixFrom(netip.IPv4Unspecified(), 0),
 				Gateway: gw, IfIndex: ifc.index, IfAddr: src, Metric: ifc.metrics[i], Kind: RouteDefault})
 		}
+		rt.auto = rt.appendRdiscLocked(rt.auto, ifc)
 		for _, a := range ifc.addrs {
 			if a.state != addrActive {
 				continue
@@ -131,6 +145,7 @@ func (rt *routeTable) rebuildAutoLocked(s *Stack) {
 		}
 		rt.all = append(rt.all, r)
 	}
+	rt.appendPersistentLocked(s)
 }
 
 func (rt *routeTable) deleteIfLocked(index int) {
@@ -165,14 +180,28 @@ func (rt *routeTable) lookup(s *Stack, dst, srcHint netip.Addr) (Route, bool) {
 	if best < 0 {
 		return Route{}, false
 	}
+	if bestBits == 0 { // SPEC IP-6: only one default gateway is active
+		if r, ok := rt.activeDefaultLocked(s); ok {
+			return r, true
+		}
+	}
 	return rt.all[best], true
 }
 
-// Routes returns the lookup table (automatic and static routes on usable
-// interfaces), sorted by destination then metric, as route print lists it.
+// Routes returns the lookup table (automatic, static and persistent
+// routes on usable interfaces, and learned redirect host routes), sorted by destination then metric, as route print lists it.
 func (s *Stack) Routes() []Route {
 	s.mu.Lock()
 	out := slices.Clone(s.routes.all)
+	for _, e := range s.learned.Entries() { // ICMP-3: redirect host routes
+		if !e.Gateway.IsValid() {
+			continue
+		}
+		if ifc, a := s.onLinkLocked(e.Gateway); ifc != nil {
+			out = append(out, Route{Dst: netip.PrefixFrom(e.Dst, 32), Gateway: e.Gateway, IfIndex: ifc.index,
+				IfAddr: a, Metric: 1, Kind: RouteRedirect})
+		}
+	}
 	s.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b Route) int {
 		if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
@@ -191,21 +220,8 @@ func (s *Stack) Routes() []Route {
 func (s *Stack) ActiveGateway() (netip.Addr, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.routes.lookupDefaultLocked()
+	r, ok := s.routes.activeDefaultLocked(s)
 	return r.Gateway, ok
-}
-
-func (rt *routeTable) lookupDefaultLocked() (Route, bool) {
-	best := -1
-	for i, r := range rt.all {
-		if r.Dst.Bits() == 0 && (best < 0 || r.Metric < rt.all[best].Metric) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return Route{}, false
-	}
-	return rt.all[best], true
 }
 
 // AddRoute adds a static route ("route add"). IfIndex may be 0: the
@@ -222,6 +238,13 @@ func (s *Stack) AddRoute(r Route) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Persistent {
+		return s.addPersistentLocked(r)
+	}
+	return s.addStaticLocked(r)
+}
+
+func (s *Stack) addStaticLocked(r Route) error {
 	if r.Gateway.IsValid() {
 		if ifc := s.local[r.Gateway]; ifc != nil { // IP-7
 			r.IfIndex, r.IfAddr, r.Gateway = ifc.index, r.Gateway, netip.Addr{}
@@ -257,14 +280,58 @@ func (s *Stack) AddRoute(r Route) error {
 func (s *Stack) DeleteRoute(dst netip.Prefix, gw netip.Addr) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.routes.static)
-	s.routes.static = slices.DeleteFunc(s.routes.static, func(r Route) bool {
+	match := func(r Route) bool {
 		return r.Dst == dst.Masked() && (!gw.IsValid() || r.Gateway == gw || r.IfAddr == gw)
-	})
-	if len(s.routes.static) == n {
+	}
+	n := len(s.routes.static) + len(s.routes.persistent)
+	s.routes.static = slices.DeleteFunc(s.routes.static, match)
+	np := len(s.routes.persistent)
+	s.routes.persistent = slices.DeleteFunc(s.routes.persistent, match)
+	if len(s.routes.static)+len(s.routes.persistent) == n {
 		return fmt.Errorf("stack: delete route %v: %w", dst, ErrNotFound)
 	}
+	if len(s.routes.persistent) != np {
+		s.savePersistentLocked()
+	}
 	s.routes.rebuildAutoLocked(s)
+	return nil
+}
+
+// ChangeRoute changes the gateway, metric or interface of the existing
+// static or persistent route to r.Dst ("route change"); a persistent
+// route stays persistent.
+func (s *Stack) ChangeRoute(r Route) error {
+	if !r.Dst.IsValid() || !r.Dst.Addr().Is4() {
+		return fmt.Errorf("stack: change route %v: %w", r.Dst, ErrInvalid)
+	}
+	r.Dst = r.Dst.Masked()
+	r.Kind = RouteStatic
+	if r.Metric <= 0 {
+		r.Metric = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	isDst := func(o Route) bool { return o.Dst == r.Dst }
+	if i := slices.IndexFunc(s.routes.persistent, isDst); i >= 0 {
+		old := slices.Clone(s.routes.persistent)
+		s.routes.persistent = slices.DeleteFunc(s.routes.persistent, isDst)
+		r.Persistent = true
+		if err := s.addPersistentLocked(r); err != nil {
+			s.routes.persistent = old
+			return err
+		}
+		return nil
+	}
+	if !slices.ContainsFunc(s.routes.static, isDst) {
+		return fmt.Errorf("stack: change route %v: %w", r.Dst, ErrNotFound)
+	}
+	old := slices.Clone(s.routes.static)
+	s.routes.static = slices.DeleteFunc(s.routes.static, isDst)
+	if err := s.addStaticLocked(r); err != nil {
+		s.routes.static = old
+		s.routes.rebuildAutoLocked(s)
+		return err
+	}
 	return nil
 }
 

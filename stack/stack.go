@@ -11,6 +11,7 @@ import (
 
 	"github.com/stapel-net/stapel/clock"
 	"github.com/stapel-net/stapel/config"
+	"github.com/stapel-net/stapel/hostroutes"
 	"github.com/stapel-net/stapel/wire"
 )
 
@@ -27,6 +28,10 @@ type Options struct {
 	Seed int64
 	// HostName is the host's name (for tools and services).
 	HostName string
+	// PersistentRoutesFile, when set, keeps the persistent routes ("route
+	// add -p", SPEC IP-5) across restarts: loaded at New (together with
+	// Params.PersistentRoutes) and rewritten on every change.
+	PersistentRoutesFile string
 }
 
 // Stack is one host (or simple router): interfaces, ARP, IPv4, ICMP, UDP,
@@ -61,6 +66,14 @@ type Stack struct {
 
 	udp  udpTable
 	echo echoTable
+
+	// Issue 5: ICMP-learned host routes (bounded, KB 898060), the
+	// dead-gateway RCEs, router discovery and the persistent route file.
+	learned    *hostroutes.Table
+	rces       rceTable
+	persistFn  string
+	rdiscTimer clock.Timer
+	localErrs  []localErr
 }
 
 type transportSlot struct{ h TransportHandler }
@@ -104,6 +117,9 @@ func New(opts Options) *Stack {
 	s.loop.init(s)
 	s.udp.init(s)
 	s.echo.init(s)
+	s.hostRoutesInit()
+	s.persistFn = opts.PersistentRoutesFile
+	s.loadPersistentRoutes()
 	s.mu.Lock()
 	s.rebuildLocked()
 	s.mu.Unlock()
@@ -134,6 +150,12 @@ func (s *Stack) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.rces.sweep != nil {
+		s.rces.sweep.Stop()
+	}
+	if s.rdiscTimer != nil {
+		s.rdiscTimer.Stop()
+	}
 	names := make([]string, 0, len(s.ifaces))
 	for _, ifc := range s.ifaces {
 		names = append(names, ifc.name)

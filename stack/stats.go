@@ -101,6 +101,18 @@ type Stats struct {
 	ICMPErrorSuppressed uint64 `mib:"icmpErrorSuppressed"` // RFC 1122 3.2.2 rules
 	EchoEventDrops      uint64 `mib:"echoEventDrops"`
 	UDPRecvQueueDrops   uint64 `mib:"udpRecvQueueDrops"` // also in udpInErrors
+
+	// Stapel: routing and the ICMP control plane (issue 5)
+	PMTUUpdates         uint64 `mib:"pmtuUpdates"`         // fragmentation needed applied (ICMP-6)
+	PMTUIgnored         uint64 `mib:"pmtuIgnored"`         // fragmentation needed not about our datagram
+	PMTULocalTooBig     uint64 `mib:"pmtuLocalTooBig"`     // DF datagram above the path MTU, sender told
+	RedirectsAccepted   uint64 `mib:"redirectsAccepted"`   // ICMP-3
+	RedirectsRejected   uint64 `mib:"redirectsRejected"`   // not from the first hop, off-link, disabled
+	RouterAdvertsIn     uint64 `mib:"routerAdvertsIn"`     // ICMP-2
+	RouterSolicitsOut   uint64 `mib:"routerSolicitsOut"`   // ICMP-2
+	DeadGatewayReports  uint64 `mib:"deadGatewayReports"`  // TCP-DGD-2
+	DeadGatewaySwitches uint64 `mib:"deadGatewaySwitches"` // TCP-DGD-3
+	ICMPTransportErrors uint64 `mib:"icmpTransportErrors"` // soft errors delivered to sockets
 }
 
 const numStats = int(unsafe.Sizeof(Stats{}) / 8)

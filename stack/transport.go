@@ -79,15 +79,27 @@ func (s *Stack) WriteIP(p OutboundPacket) error {
 
 // RouteInfo is what a transport needs to know about the path to dst.
 type RouteInfo struct {
-	Src     netip.Addr // source address to use
-	MTU     int        // interface MTU (PMTU comes with issue 5)
-	Gateway netip.Addr // next hop; invalid when on-link
+	Src netip.Addr // source address to use (IP-10/IP-11)
+	// MTU is the path MTU to use: the interface MTU, lowered by a learned
+	// "fragmentation needed" (ICMP-6, TCP-PMTU-3), or 576 for a
+	// destination off the local subnets with EnablePMTUDiscovery=0
+	// (TCP-PMTU-5).
+	MTU     int
+	Gateway netip.Addr // next hop in use (redirect/dead-gateway RCE applied); invalid when on-link
 	IfIndex int
 	Local   bool // dst is this host: looped back internally
+	// LinkMTU is the interface MTU; OnLink: dst is on a connected subnet
+	// (TCP sets DF only to other destinations, TCP-PMTU-2).
+	LinkMTU int
+	OnLink  bool
 }
 
 // loopbackMTU is the MTU reported for datagrams to our own addresses.
 const loopbackMTU = 1500
+
+// pmtuOffMTU is the MTU to non-local destinations with
+// EnablePMTUDiscovery=0 (SPEC TCP-PMTU-5).
+const pmtuOffMTU = 576
 
 // Route looks up dst (SPEC IP-3) and says which source address, MTU and
 // interface a datagram to it would use.
@@ -114,7 +126,7 @@ func (s *Stack) routeInfoLocked(dst, src netip.Addr) (RouteInfo, error) {
 	if isLoopback(dst) {
 		return RouteInfo{Src: loopbackAddr, MTU: loopbackMTU, IfIndex: LoopbackIndex, Local: true}, nil
 	}
-	rt, ok := s.routes.lookup(s, dst, src)
+	rt, ok := s.resolveLocked(dst, src)
 	if !ok {
 		return RouteInfo{}, ErrNoRoute
 	}
@@ -122,7 +134,12 @@ func (s *Stack) routeInfoLocked(dst, src netip.Addr) (RouteInfo, error) {
 	if ifc == nil {
 		return RouteInfo{}, ErrNoRoute
 	}
-	ri := RouteInfo{Src: rt.IfAddr, MTU: ifc.mtu, Gateway: rt.Gateway, IfIndex: rt.IfIndex}
+	s.noteRCELocked(dst, rt)
+	ri := RouteInfo{Src: rt.IfAddr, MTU: s.learned.PathMTU(dst, ifc.mtu), Gateway: rt.Gateway, IfIndex: rt.IfIndex,
+		LinkMTU: ifc.mtu, OnLink: !rt.Gateway.IsValid()}
+	if !ri.OnLink && !s.p.pmtuDiscovery {
+		ri.MTU = min(ri.MTU, pmtuOffMTU) // SPEC TCP-PMTU-5
+	}
 	if src.IsValid() && !src.IsUnspecified() {
 		ri.Src = src
 	}

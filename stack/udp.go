@@ -170,7 +170,7 @@ func (s *Stack) addrOnIfIndex(a netip.Addr, index int) bool {
 // handleError passes ICMP errors to the connected socket they concern
 // (unconnected sockets ignore them, as BSD sockets do).
 func (t *udpTable) handleError(ce *ControlError) {
-	if len(ce.Payload) < 4 || ce.Type != icmpDestUnreachable {
+	if len(ce.Payload) < 4 || (ce.Type != icmpDestUnreachable && ce.Type != icmpTimeExceeded) {
 		return
 	}
 	sport := uint16(ce.Payload[0])<<8 | uint16(ce.Payload[1])

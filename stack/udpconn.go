@@ -141,9 +141,14 @@ func (c *UDPConn) signalLocked() {
 func (c *UDPConn) setError(ce *ControlError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ce.Code == icmpPortUnreachable || ce.Code == icmpProtoUnreachable {
+	switch {
+	case ce.Type == icmpTimeExceeded: // SPEC ICMP-7: a soft error, as on BSD
+		c.err = ErrHostUnreachable
+	case ce.Code == icmpPortUnreachable || ce.Code == icmpProtoUnreachable:
 		c.err = ErrConnRefused
-	} else {
+	case ce.Code == icmpFragNeeded:
+		c.err = ErrNeedsFragmentation
+	default:
 		c.err = ErrHostUnreachable
 	}
 	c.signalLocked()

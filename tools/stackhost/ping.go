@@ -68,13 +68,10 @@ func (p *prober) Probe(ctx context.Context, seq int, timeout time.Duration) tool
 	if !ok {
 		return tools.ProbeResult{Kind: tools.ProbeTimeout}
 	}
-	r := tools.ProbeResult{From: ev.From, Code: int(ev.Code)}
+	r := tools.ProbeResult{From: ev.From, Code: int(ev.Code), RTT: max(ev.At.Sub(sent), 0)} // RTT of errors too: tracert
 	switch ev.Type {
 	case 0:
-		r.Kind, r.Bytes, r.TTL, r.RTT = tools.ProbeReply, ev.Size, int(ev.TTL), ev.At.Sub(sent)
-		if r.RTT < 0 {
-			r.RTT = 0
-		}
+		r.Kind, r.Bytes, r.TTL = tools.ProbeReply, ev.Size, int(ev.TTL)
 	case 11:
 		r.Kind = tools.ProbeTTLExpired
 		if ev.Code == 1 {

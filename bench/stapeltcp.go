@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -14,6 +15,12 @@ import (
 
 var errTCPNotIntegrated = errors.New("n/a (TCP not integrated)")
 
+// stapelProfile picks Stapel's TCP parameter set: the whitepaper's
+// defaults or tcp.ModernParams (window scaling and timestamps initiated,
+// 4 MiB window, IW10, CUBIC). -stapel-window still overrides the window.
+var stapelProfile = flag.String("stapel-profile", "default",
+	"Stapel's TCP parameters: default (whitepaper) or modern (tcp.ModernParams: WS+TS, 4 MiB window, IW10, CUBIC)")
+
 // stapelTCP gives the stack a TCP. Until the stack creates its own
 // tcp.Protocol, the harness joins one through the transport seam
 // (RegisterTransport/WriteIP/Route) — the same three calls the stack's
@@ -24,6 +31,13 @@ func stapelTCP(st *stack.Stack, seed uint64, glue bool, window int) (*tcp.Protoc
 		return nil, nil, errTCPNotIntegrated
 	}
 	params := tcp.DefaultParams()
+	switch *stapelProfile {
+	case "default":
+	case "modern":
+		params = tcp.ModernParams()
+	default:
+		return nil, nil, fmt.Errorf("-stapel-profile %q: want default or modern", *stapelProfile)
+	}
 	if window > 0 {
 		params.TcpWindowSize = window
 	}

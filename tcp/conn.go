@@ -56,8 +56,11 @@ type Conn struct {
 	tsRecent    uint32
 	lastAckSent uint32
 	lastOOO     uint32      // sequence of the latest out-of-order arrival (SACK order)
-	sacked      []sackRange // sender scoreboard
-	rtxHigh     uint32      // highest hole retransmitted in this recovery
+	sacked      []sackRange // sender scoreboard (RFC 6675), ascending, capacity maxSackRanges
+	highRxt     uint32      // RFC 6675 HighRxt: end of the highest retransmission in this recovery
+	rtxMark     uint32      // SND.MAX when the latest retransmission was sent (lost-retransmission check)
+	dsack       sackRange   // RFC 2883: duplicate we received, reported first in the next ACK
+	hasDSACK    bool
 	peerMSS     int
 
 	// Receive sequence space.
@@ -89,8 +92,9 @@ type Conn struct {
 	retries    int
 	dupAcks    int
 	inRecovery bool
-	recover    uint32
-	inflate    int
+	recover    uint32 // RFC 6582/6675 recovery point (SND.MAX when recovery began)
+	rtoRecover bool   // a timeout happened below recover: no fast retransmit until it is acked
+	inflate    int    // NewReno window inflation (peers without SACK)
 	cc         congestionControl
 
 	// Options.
@@ -133,6 +137,7 @@ type Conn struct {
 type oooSeg struct {
 	seq  uint32
 	data []byte
+	buf  *[]byte // pooled storage of data
 	fin  bool
 }
 
@@ -141,7 +146,7 @@ func newConn(p *Protocol, id connID) *Conn {
 		p:      p,
 		id:     id,
 		wake:   make(chan struct{}),
-		cc:     &reno{},
+		cc:     newCC(p.params.CongestionControl),
 		rto:    p.params.TcpInitialRtt,
 		sndCap: p.params.DefaultSendBuffer,
 		linger: -1,

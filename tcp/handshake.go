@@ -57,7 +57,14 @@ func (c *Conn) applySynOptions(s *segment) {
 	}
 	c.peerMSS = peer
 	c.sndMSS = max(min(peer, mssFor(c.mtu))-c.optOverhead(), 48) // 88-byte MTU floor minus 40
+	c.sndMSS = min(c.sndMSS, maxSegmentPayload-c.optOverhead())
 }
+
+// maxSegmentPayload caps the payload of a segment so that, with the
+// 20-byte TCP header and its options, the datagram fits in 65,535 bytes
+// even with the largest (60-byte) IP header: MSS = MTU − 40 alone gives
+// 65,495 at MTU 65,535, one options block too many.
+const maxSegmentPayload = 0xFFFF - 60 - headerLen
 
 // optOverhead is the option space every data segment carries
 // (timestamps), which the MSS must leave room for (TCP-WIN-1).

@@ -62,6 +62,9 @@ func (c *Conn) input(s *segment) {
 		}
 		if !s.has(flagRST) {
 			c.ackNow = true
+			if n := uint32(len(s.data)); n > 0 && seqLEQ(s.h.seq+n, c.rcvNxt) {
+				c.noteDuplicate(s.h.seq, s.h.seq+n)
+			}
 		}
 		if c.state == StateTimeWait && s.has(flagFIN) && !s.has(flagRST) {
 			c.twAt = now.Add(c.p.params.TcpTimedWaitDelay) // retransmitted FIN restarts 2MSL
@@ -160,6 +163,7 @@ func (c *Conn) acceptable(s *segment) bool {
 		if int(d) > len(s.data) {
 			d = uint32(len(s.data))
 		}
+		c.noteDuplicate(s.h.seq, s.h.seq+d)
 		s.data = s.data[d:]
 		s.h.seq += d
 		c.ackNow = true // a duplicate: tell the sender where we are
@@ -207,7 +211,7 @@ func (c *Conn) establish(s *segment) {
 	}
 	c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 	c.sndWl1, c.sndWl2 = s.h.seq, s.h.ack
-	c.cc.init(c.sndMSS)
+	c.cc.init(c.sndMSS, c.p.params.InitialWindow)
 	if c.passive {
 		c.p.stats.passiveOpens.Add(1)
 		c.p.mu.Lock()
@@ -239,7 +243,7 @@ func (c *Conn) processAck(s *segment, now time.Time) bool {
 	if seqLT(ack, c.sndUna) {
 		return true // old duplicate; text may still be useful
 	}
-	c.noteSACK(s)
+	newSacked := c.noteSACK(s)
 	// Window update (RFC 9293 SND.WL1/WL2 rule).
 	wnd := uint32(s.h.window) << c.sndScale
 	windowChanged := false
@@ -256,6 +260,11 @@ func (c *Conn) processAck(s *segment, now time.Time) bool {
 		// Duplicate ACK (RFC 5681 §2): counts only if it carries nothing
 		// else and data is outstanding (TCP-RTX-4).
 		if len(s.data) == 0 && !s.has(flagFIN|flagSYN) && !windowChanged && c.sndMax != c.sndUna {
+			c.dupAcks++
+			c.onDupAck()
+		} else if newSacked && c.sndMax != c.sndUna {
+			// RFC 6675 §2: an ACK that SACKs new data is a duplicate
+			// even if it carries data or a window update.
 			c.dupAcks++
 			c.onDupAck()
 		}
@@ -301,25 +310,13 @@ func (c *Conn) processAck(s *segment, now time.Time) bool {
 	if c.probing && seqGEQ(ack, c.probeEnd) {
 		c.probing = false
 	}
+	if c.rtoRecover && seqGEQ(ack, c.recover) {
+		c.rtoRecover = false
+	}
 	if c.inRecovery {
-		if seqGEQ(ack, c.recover) {
-			c.inRecovery, c.inflate = false, 0
-			c.cc.onRecoveryExit()
-		} else {
-			// NewReno partial ACK (RFC 6582): resend the next hole, deflate.
-			c.inflate = max(c.inflate-acked+c.sndMSS, 0)
-			if seqLT(c.rtxHigh, c.sndUna) {
-				c.rtxHigh = c.sndUna
-			}
-			if len(c.sacked) > 0 {
-				c.retransmitHole()
-			} else {
-				c.retransmitFirst()
-				c.rtxHigh = c.sndUna + uint32(c.sndMSS)
-			}
-		}
+		c.onPartialOrFullAck(ack, acked)
 	} else if acked > 0 {
-		c.cc.onAck(acked, c.sndMSS)
+		c.cc.onAck(acked, c.sndMSS, now, c.srtt)
 	}
 	c.dupAcks = 0
 	if c.sndUna == c.sndMax {
@@ -352,45 +349,6 @@ func (c *Conn) processAck(s *segment, now time.Time) bool {
 		}
 	}
 	return true
-}
-
-// onDupAck drives fast retransmit and recovery (TCP-RTX-4, AMB-11).
-func (c *Conn) onDupAck() {
-	if c.inRecovery {
-		c.inflate += c.sndMSS
-		c.retransmitHole()
-		return
-	}
-	if c.dupAcks != c.p.params.TcpMaxDupAcks {
-		return
-	}
-	c.inRecovery = true
-	c.recover = c.sndMax
-	c.cc.onFastRetransmit(int(c.sndMax-c.sndUna), c.sndMSS)
-	c.inflate = c.dupAcks * c.sndMSS
-	c.retransmitFirst()
-	c.rtxHigh = c.sndUna + uint32(c.sndMSS)
-}
-
-// retransmitHole resends the next segment the peer's SACKs show missing
-// (RFC 2018: retransmit only the holes); without SACK it does nothing.
-func (c *Conn) retransmitHole() {
-	start, end, ok := c.nextHole(c.rtxHigh)
-	if !ok {
-		return
-	}
-	dataEnd := c.sndBase + uint32(c.snd.len())
-	if seqGT(end, dataEnd) {
-		end = dataEnd
-	}
-	n := min(int(end-start), c.sndMSS)
-	if n <= 0 {
-		return
-	}
-	payload := c.snd.peek(int(start-c.sndBase), n)
-	c.p.stats.retransSegs.Add(1)
-	c.emitData(flagACK, start, payload)
-	c.rtxHigh = start + uint32(n)
 }
 
 // inputData queues in-order text and keeps out-of-order text (bounded).
@@ -438,39 +396,43 @@ func (c *Conn) scheduleAck(now time.Time) {
 	}
 }
 
-// queueOOO stores a segment beyond a gap; the queue is bounded.
+// queueOOO stores a segment beyond a gap; the queue is bounded. Most
+// arrivals extend the queue's tail, so the search starts there; the copy
+// goes into a pooled buffer, so repair does not allocate per segment.
 func (c *Conn) queueOOO(s *segment) {
 	seq, end := s.h.seq, s.h.seq+uint32(len(s.data))
-	i := 0
-	for ; i < len(c.ooo); i++ {
-		o := &c.ooo[i]
-		oend := o.seq + uint32(len(o.data))
-		if seqLEQ(o.seq, seq) && seqGEQ(oend, end) && (!s.has(flagFIN) || o.fin) {
-			return // already have it
-		}
-		if seqGT(o.seq, seq) {
-			break
+	fin := s.has(flagFIN)
+	i := len(c.ooo)
+	for i > 0 && seqGT(c.ooo[i-1].seq, seq) {
+		i--
+	}
+	if i > 0 {
+		if o := &c.ooo[i-1]; seqGEQ(o.seq+uint32(len(o.data)), end) && (!fin || o.fin) {
+			c.noteDuplicate(seq, end) // already have it
+			return
 		}
 	}
-	if len(c.ooo) >= c.p.params.MaxOutOfOrder {
+	// Bounded by MaxOutOfOrder, or by the segments the window holds if
+	// that is more: out-of-order data lies inside the window we offered.
+	if len(c.ooo) >= max(c.p.params.MaxOutOfOrder, c.rcvCap/max(c.sndMSS, 1)) {
 		c.p.stats.oooDrops.Add(1)
 		return
 	}
-	d := make([]byte, len(s.data))
-	copy(d, s.data)
+	bp := getBuf(len(s.data))
+	copy(*bp, s.data)
 	c.ooo = append(c.ooo, oooSeg{})
 	copy(c.ooo[i+1:], c.ooo[i:])
-	c.ooo[i] = oooSeg{seq: seq, data: d, fin: s.has(flagFIN)}
+	c.ooo[i] = oooSeg{seq: seq, data: *bp, buf: bp, fin: fin}
 }
 
 // pullOOO moves queued segments that are now in order.
 func (c *Conn) pullOOO(now time.Time) {
-	for len(c.ooo) > 0 {
-		o := c.ooo[0]
+	k := 0
+	for ; k < len(c.ooo); k++ {
+		o := &c.ooo[k]
 		if seqGT(o.seq, c.rcvNxt) {
-			return
+			break
 		}
-		c.ooo = c.ooo[1:]
 		end := o.seq + uint32(len(o.data))
 		if seqGT(end, c.rcvNxt) {
 			c.rcv.append(o.data[c.rcvNxt-o.seq:])
@@ -479,9 +441,14 @@ func (c *Conn) pullOOO(now time.Time) {
 		if o.fin && end == c.rcvNxt && !c.finRcvd {
 			c.inputFIN(now)
 		}
+		putBuf(o.buf)
+		*o = oooSeg{}
 	}
-	if len(c.ooo) == 0 {
-		c.ooo = nil
+	if k > 0 {
+		// Keep the array: shift the rest down instead of reslicing.
+		n := copy(c.ooo, c.ooo[k:])
+		clear(c.ooo[n:])
+		c.ooo = c.ooo[:n]
 	}
 }
 

@@ -98,9 +98,9 @@ func (c *Conn) segOptions(o *wire.TCPOptions, ack bool) *wire.TCPOptions {
 		o.HasTimestamp, o.TSVal, o.TSEcr = true, c.tsNow(), c.tsRecent
 		used = true
 	}
-	if c.sackOK && ack && len(c.ooo) > 0 {
+	if c.sackOK && ack && (len(c.ooo) > 0 || c.hasDSACK) {
 		o.NumSACK = c.sackBlocks(&o.SACK)
-		used = o.NumSACK > 0
+		used = used || o.NumSACK > 0
 	}
 	if !used {
 		return nil
@@ -130,11 +130,14 @@ func (c *Conn) sackBlocks(out *[4]wire.SACKBlock) int {
 		blocks[n] = wire.SACKBlock{Start: start, End: end}
 		n++
 	}
-	limit := 4
-	if c.tsOK {
-		limit = 3
-	}
+	limit := c.sackLimit()
 	k := 0
+	if c.hasDSACK {
+		// RFC 2883: the duplicate first, once.
+		out[0] = wire.SACKBlock{Start: c.dsack.start, End: c.dsack.end}
+		k = 1
+		c.hasDSACK = false
+	}
 	for i := 0; i < n && k < limit; i++ {
 		if seqLEQ(blocks[i].Start, c.lastOOO) && seqLT(c.lastOOO, blocks[i].End) {
 			out[k] = blocks[i]
@@ -162,91 +165,37 @@ func (c *Conn) noteTimestamp(s *segment) {
 	}
 }
 
-// sacked is the sender's scoreboard: ranges above SND.UNA the peer holds.
-type sackRange struct{ start, end uint32 }
+// sackLimit is how many SACK blocks fit beside the other options.
+func (c *Conn) sackLimit() int {
+	if c.tsOK {
+		return 3
+	}
+	return 4
+}
 
-const maxSackRanges = 16
-
-// noteSACK merges the peer's SACK blocks into the scoreboard.
-func (c *Conn) noteSACK(s *segment) {
+// sackOptSpace bounds the option bytes SACK blocks will take in the next
+// segment we send.
+func (c *Conn) sackOptSpace() int {
 	if !c.sackOK {
+		return 0
+	}
+	k := len(c.ooo)
+	if c.hasDSACK {
+		k++
+	}
+	if k == 0 {
+		return 0
+	}
+	return 4 + 8*min(k, c.sackLimit())
+}
+
+// noteDuplicate records data received twice for a D-SACK (RFC 2883).
+func (c *Conn) noteDuplicate(start, end uint32) {
+	if !seqLT(start, end) {
 		return
 	}
-	for i := 0; i < s.opts.NumSACK && i < len(s.opts.SACK); i++ {
-		b := s.opts.SACK[i]
-		if !seqLT(b.Start, b.End) || !seqGT(b.End, c.sndUna) || seqGT(b.End, c.sndMax) {
-			continue // stale, empty or bogus (D-SACK and lies are ignored)
-		}
-		if seqLT(b.Start, c.sndUna) {
-			b.Start = c.sndUna
-		}
-		c.addSacked(b.Start, b.End)
+	c.p.stats.dupSegsIn.Add(1)
+	if c.sackOK {
+		c.dsack, c.hasDSACK = sackRange{start, end}, true
 	}
-}
-
-func (c *Conn) addSacked(start, end uint32) {
-	out := c.sacked[:0:0]
-	placed := false
-	for _, r := range c.sacked {
-		switch {
-		case seqLT(r.end, start):
-			out = append(out, r)
-		case seqGT(r.start, end):
-			if !placed {
-				out = append(out, sackRange{start, end})
-				placed = true
-			}
-			out = append(out, r)
-		default: // overlap or touch: merge
-			if seqLT(r.start, start) {
-				start = r.start
-			}
-			if seqGT(r.end, end) {
-				end = r.end
-			}
-		}
-	}
-	if !placed {
-		out = append(out, sackRange{start, end})
-	}
-	if len(out) > maxSackRanges {
-		out = out[:maxSackRanges]
-	}
-	c.sacked = out
-}
-
-// trimSacked drops scoreboard ranges below SND.UNA.
-func (c *Conn) trimSacked() {
-	i := 0
-	for i < len(c.sacked) && seqLEQ(c.sacked[i].end, c.sndUna) {
-		i++
-	}
-	c.sacked = c.sacked[i:]
-	if len(c.sacked) > 0 && seqLT(c.sacked[0].start, c.sndUna) {
-		c.sacked[0].start = c.sndUna
-	}
-	if len(c.sacked) == 0 {
-		c.sacked = nil
-	}
-}
-
-// nextHole returns the first sequence at or after from that the peer has
-// not SACKed and that lies below the highest SACKed byte, with the hole's
-// end; ok is false if there is none.
-func (c *Conn) nextHole(from uint32) (start, end uint32, ok bool) {
-	if len(c.sacked) == 0 {
-		return 0, 0, false
-	}
-	if seqLT(from, c.sndUna) {
-		from = c.sndUna
-	}
-	for _, r := range c.sacked {
-		if seqLT(from, r.start) {
-			return from, r.start, true
-		}
-		if seqLT(from, r.end) {
-			from = r.end
-		}
-	}
-	return 0, 0, false
 }

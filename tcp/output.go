@@ -127,7 +127,11 @@ func (c *Conn) sendRST() {
 func (c *Conn) output() {
 	switch c.state {
 	case StateEstablished, StateCloseWait, StateFinWait1, StateClosing, StateLastAck:
-		for c.sendOne() {
+		if c.inRecovery && c.sackOK {
+			c.sackRecoverySend()
+		} else {
+			for c.sendOne() {
+			}
 		}
 	}
 	if c.ackNow && c.state != StateClosed && c.state != StateSynSent {
@@ -141,26 +145,36 @@ func (c *Conn) output() {
 // sendOne sends one segment if sender-side rules allow; mu is held.
 func (c *Conn) sendOne() bool {
 	end := c.sndBase + uint32(c.snd.len()) // FIN, if queued, is at end
+	limit := c.skipSacked()
 	avail := 0
 	if seqLT(c.sndNxt, end) {
 		avail = int(end - c.sndNxt)
 	}
 	fin := c.wrClosed && seqLEQ(c.sndNxt, end)
+	// The peer's window bounds sequence space; the congestion window
+	// bounds what is in the network: SACKed bytes are not, and in SACK
+	// recovery RFC 6675's pipe is the measure.
 	inflight := int(c.sndNxt - c.sndUna)
-	wnd := min(int(c.sndWnd), c.cc.window()+c.inflate)
-	usable := max(wnd-inflight, 0)
-	n := min(avail, c.sndMSS, usable)
+	var inNet int
+	if c.inRecovery && c.sackOK {
+		inNet = c.pipe()
+	} else {
+		inNet = inflight - c.sackedBelow(c.sndNxt)
+	}
+	usable := max(min(int(c.sndWnd)-inflight, c.cc.window()+c.inflate-inNet), 0)
+	mss := c.segMSS()
+	n := min(avail, mss, usable, limit)
 	if n < avail {
 		fin = false
 	}
 	if n == 0 && !(fin && avail == 0) {
-		if avail > 0 && c.sndWnd < uint32(min(avail, c.sndMSS)) && inflight == 0 && c.persistAt.IsZero() {
+		if avail > 0 && c.sndWnd < uint32(min(avail, mss)) && inflight == 0 && c.persistAt.IsZero() {
 			c.persistN = 0
 			c.persistAt = c.p.clk.Now().Add(c.rto) // zero-window probing
 		}
 		return false
 	}
-	if n < c.sndMSS && n < avail {
+	if n < mss && n < avail {
 		// TCP-SWS-1: window-limited runt; wait unless it is half the
 		// largest window the peer offered.
 		if n < int(c.maxSndWnd/2) || c.maxSndWnd == 0 {
@@ -171,7 +185,7 @@ func (c *Conn) sendOne() bool {
 			return false
 		}
 	}
-	if n > 0 && n < c.sndMSS && n == avail && !fin && !c.noDelay && !c.local && inflight > 0 {
+	if n > 0 && n < mss && n == avail && !fin && !c.noDelay && !c.local && inflight > 0 {
 		return false // TCP-NAGLE-1: one small segment outstanding at most
 	}
 	flags := uint8(flagACK)
@@ -192,7 +206,7 @@ func (c *Conn) sendOne() bool {
 func (c *Conn) noteSend(seq uint32, length int) {
 	now := c.p.clk.Now()
 	if seqLT(seq, c.sndMax) {
-		c.p.stats.retransSegs.Add(1)
+		c.countRetrans(length)
 		if c.rttTiming && seqGEQ(c.rttSeq, seq) {
 			c.rttTiming = false // Karn: no samples from retransmissions
 		}
@@ -209,24 +223,33 @@ func (c *Conn) noteSend(seq uint32, length int) {
 	c.persistAt = time.Time{}
 }
 
-// retransmitFirst resends the segment at sndUna (fast retransmit).
-func (c *Conn) retransmitFirst() {
+// retransmitFirst resends the segment at sndUna (fast retransmit) and
+// returns its payload length.
+func (c *Conn) retransmitFirst() int {
 	end := c.sndBase + uint32(c.snd.len())
 	avail := int(end - c.sndUna)
-	n := min(avail, c.sndMSS)
+	n := min(avail, c.segMSS())
 	flags := uint8(flagACK)
 	if c.wrClosed && n == avail && seqGT(c.sndMax, end) {
 		flags |= flagFIN
 	}
 	if n == 0 && flags&flagFIN == 0 {
-		return
+		return 0
 	}
 	payload := c.snd.peek(int(c.sndUna-c.sndBase), n)
-	c.p.stats.retransSegs.Add(1)
+	c.countRetrans(n)
 	if c.rttTiming && seqGEQ(c.rttSeq, c.sndUna) {
 		c.rttTiming = false
 	}
 	c.emitData(flags, c.sndUna, payload)
+	return n
+}
+
+// segMSS is the payload that fits a data segment now: the send MSS less
+// the SACK blocks that the segment will carry (RFC 2018 §3), so no segment
+// outgrows the path MTU.
+func (c *Conn) segMSS() int {
+	return max(c.sndMSS-c.sackOptSpace(), 1)
 }
 
 // emitData sends a data segment, adding the urgent pointer while urgent
@@ -247,4 +270,39 @@ func (c *Conn) emitData(flags uint8, seq uint32, payload []byte) {
 	c.urgent = uint16(min(up, 0xFFFF))
 	c.emit(flags|flagURG, seq, payload, nil)
 	c.urgent = 0
+}
+
+// skipSacked moves SND.NXT, while it resends below SND.MAX after a
+// timeout, past ranges the peer SACKed, and returns how far it may send
+// before the next SACKed range (RFC 6675 §5.1: use the scoreboard after
+// an RTO too).
+func (c *Conn) skipSacked() int {
+	if len(c.sacked) == 0 || !seqLT(c.sndNxt, c.sndMax) {
+		return 1 << 30
+	}
+	for _, r := range c.sacked {
+		if seqLEQ(r.start, c.sndNxt) && seqLT(c.sndNxt, r.end) {
+			c.sndNxt = r.end
+		}
+		if seqLT(c.sndNxt, r.start) {
+			return int(r.start - c.sndNxt)
+		}
+	}
+	return 1 << 30
+}
+
+// sackedBelow is how many SACKed bytes lie below x: they are not in flight.
+func (c *Conn) sackedBelow(x uint32) int {
+	n := 0
+	for _, r := range c.sacked {
+		if !seqLT(r.start, x) {
+			break
+		}
+		e := r.end
+		if seqGT(e, x) {
+			e = x
+		}
+		n += int(e - r.start)
+	}
+	return n
 }

@@ -12,8 +12,15 @@
 // Reno, TCP-SWS-1/2, TCP-NAGLE-1, TCP-KA-1, TCP-TW-1, TCP-PORT-1,
 // TCP-URG-1, WS-2 backlog, SEC-2/3 SYN-attack protection, TCP-WIN-3/4
 // window scaling and timestamps (Tcp1323Opts; accepted, not initiated, by
-// default), TCP-SACK-1 SACK (SackOpts, on: receiver blocks, sender
-// retransmits holes) and PAWS.
+// default), TCP-SACK-1 SACK (SackOpts, on) and PAWS.
+//
+// Issue 4 (high performance): RFC 7323 window scaling (SYN/SYN-ACK only,
+// when the window exceeds 64 KiB), timestamps with RTT measurement and
+// PAWS; SACK recovery per RFC 6675 (sack.go, recovery.go) with NewReno
+// (RFC 6582) for peers without SACK and D-SACK (RFC 2883); Reno or CUBIC
+// (cc.go) with an initial window of 2 or 10 segments; ModernParams, the
+// named "modern defaults" profile. Steady-state segments, in order or in
+// SACK recovery, allocate nothing (fastpath_test.go).
 //
 // Locking: each Conn has its own mutex; the Protocol's mutex guards only
 // the listener table, port allocation and counts, and the connection table

@@ -18,12 +18,20 @@ type Stats struct {
 	OutOfOrderDrops uint64 // tcpOooDrops: out-of-order segments beyond the queue bound
 	BacklogDrops    uint64 // tcpListenDrops: SYNs refused with a full backlog
 	BadOptions      uint64 // tcpBadOptions: segments with malformed options
+
+	RetransBytes uint64 // tcpRetransBytes: payload bytes retransmitted
+	FastRetrans  uint64 // tcpFastRetrans: recoveries entered on duplicate ACKs or SACK
+	DSACKsIn     uint64 // tcpDSACKRecv: D-SACKs received (a retransmission was spurious, RFC 2883)
+	DupSegsIn    uint64 // tcpDupSegsIn: segments carrying data already received (D-SACKed when SACK is on)
+	Timeouts     uint64 // tcpTimeouts: retransmission timer expiries
+	LostRetrans  uint64 // tcpLostRetrans: retransmissions found lost again during SACK recovery
 }
 
 type counters struct {
-	activeOpens, passiveOpens, attemptFails, estabResets, currEstab atomic.Int64
-	inSegs, outSegs, retransSegs, inErrs, outRsts                   atomic.Uint64
-	oooDrops, backlogDrops, badOptions                              atomic.Uint64
+	activeOpens, passiveOpens, attemptFails, estabResets, currEstab     atomic.Int64
+	inSegs, outSegs, retransSegs, inErrs, outRsts                       atomic.Uint64
+	oooDrops, backlogDrops, badOptions                                  atomic.Uint64
+	retransBytes, fastRetrans, dsacks, dupSegsIn, timeouts, lostRetrans atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -43,6 +51,12 @@ func (p *Protocol) Stats() Stats {
 		OutOfOrderDrops: c.oooDrops.Load(),
 		BacklogDrops:    c.backlogDrops.Load(),
 		BadOptions:      c.badOptions.Load(),
+		RetransBytes:    c.retransBytes.Load(),
+		FastRetrans:     c.fastRetrans.Load(),
+		DSACKsIn:        c.dsacks.Load(),
+		DupSegsIn:       c.dupSegsIn.Load(),
+		Timeouts:        c.timeouts.Load(),
+		LostRetrans:     c.lostRetrans.Load(),
 	}
 }
 
@@ -63,5 +77,11 @@ func (p *Protocol) StatsMap() map[string]uint64 {
 		"tcpOooDrops":     s.OutOfOrderDrops,
 		"tcpListenDrops":  s.BacklogDrops,
 		"tcpBadOptions":   s.BadOptions,
+		"tcpRetransBytes": s.RetransBytes,
+		"tcpFastRetrans":  s.FastRetrans,
+		"tcpDSACKRecv":    s.DSACKsIn,
+		"tcpDupSegsIn":    s.DupSegsIn,
+		"tcpTimeouts":     s.Timeouts,
+		"tcpLostRetrans":  s.LostRetrans,
 	}
 }

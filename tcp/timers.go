@@ -110,6 +110,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		return
 	}
 	c.retries++
+	c.p.stats.timeouts.Add(1)
 	if c.passive && c.state == StateSynReceived && c.retries == 1 {
 		c.p.mu.Lock()
 		c.p.retried++
@@ -131,9 +132,15 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		c.df, c.bhProbing = false, true // AMB-8: try without DF
 	}
 	flight := int(c.sndMax - c.sndUna)
-	c.cc.onTimeout(flight, c.sndMSS)
+	c.cc.onTimeout(flight, c.sndMSS, now)
 	c.inRecovery, c.inflate, c.dupAcks = false, 0, 0
-	c.sacked = nil      // RFC 2018 §8: the receiver may have reneged
+	c.recover, c.rtoRecover = c.sndMax, true // RFC 6582 §3.2 step 2
+	if c.retries > 1 {
+		// RFC 2018 §8: the receiver may have reneged; the first timeout
+		// keeps the scoreboard so go-back-N skips what the peer holds.
+		c.sacked = c.sacked[:0]
+	}
+	c.highRxt = c.sndUna
 	c.sndNxt = c.sndUna // go back N from the hole
 	c.rtxAt = time.Time{}
 	c.output()

@@ -163,6 +163,12 @@ type Tcpip struct {
 	ReassemblyMaxBytes int
 	// Stapel: Bound on datagrams being reassembled at once.
 	ReassemblyMaxDatagrams int
+	// Stapel: TCP congestion control, "reno" (RFC 5681, the whitepaper's) or "cubic" (RFC 9438).
+	CongestionControl string
+	// Stapel: Initial congestion window in segments: 2 as the whitepaper, up to 10 (RFC 6928).
+	InitialCongestionWindow int
+	// Stapel: "whitepaper" keeps the Windows 2000 defaults; "modern" turns on window scaling, timestamps, a 4 MiB window, IW10 and CUBIC where not set explicitly.
+	TcpProfile string
 }
 
 func defaultTcpip() Tcpip {
@@ -173,6 +179,9 @@ func defaultTcpip() Tcpip {
 		ArpRetryCount:                        3,
 		DatabasePath:                         "/etc",
 		DefaultTTL:                           128,
+		CongestionControl:                    "reno",
+		InitialCongestionWindow:              2,
+		TcpProfile:                           "whitepaper",
 		DisableIPSourceRouting:               1,
 		DisableUserTOSSetting:                true,
 		EnableBcastArpReply:                  true,

@@ -118,6 +118,16 @@ func (v *validator) tcpip() {
 	}
 	v.checkMask(p+"IPAutoconfigurationMask", t.IPAutoconfigurationMask)
 	v.checkAddr(p+"IPAutoconfigurationSubnet", t.IPAutoconfigurationSubnet)
+	switch strings.ToLower(t.CongestionControl) {
+	case "reno", "cubic":
+	default:
+		v.errf("%sCongestionControl = %q: want \"reno\" or \"cubic\"", p, t.CongestionControl)
+	}
+	switch strings.ToLower(t.TcpProfile) {
+	case "whitepaper", "modern":
+	default:
+		v.errf("%sTcpProfile = %q: want \"whitepaper\" or \"modern\"", p, t.TcpProfile)
+	}
 	if t.Hostname != "" && !validHostLabel(t.Hostname) {
 		v.errf("%sHostname = %q: not a valid host name (letters, digits and '-', at most 63)", p, t.Hostname)
 	}

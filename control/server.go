@@ -183,6 +183,9 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		if s.routeOp(ctx, c, req) { // routeops.go
 			return
 		}
+		if s.iperfOp(ctx, c, br, req) { // iperfops.go
+			return
+		}
 		writeResp(c, Response{Error: fmt.Sprintf("unknown op %q", req.Op)})
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 
 	"github.com/stapel-net/stapel/clock"
 	"github.com/stapel-net/stapel/link"
@@ -86,7 +88,7 @@ func (c stapelContender) TAP(ns, dev string, mtu int, addr netip.Prefix) (Host, 
 	var d *tap.Device
 	err := inNetns(ns, func() error {
 		var err error
-		d, err = tap.Open(dev, mtu)
+		d, err = tap.OpenConfig(tap.Config{Name: dev, MTU: mtu, Offload: *stapelOffload})
 		return err
 	})
 	if err != nil {
@@ -97,8 +99,20 @@ func (c stapelContender) TAP(ns, dev string, mtu int, addr netip.Prefix) (Host, 
 		d.Close()
 		return nil, nil, err
 	}
-	return h, func() { h.st.Close() }, nil
+	return h, func() {
+		if *stapelOffloadStats {
+			fmt.Fprintf(os.Stderr, "  Stapel TAP %s offloads %+v: %+v\n", dev, d.Offloads(), d.OffloadStats())
+		}
+		h.st.Close()
+	}, nil
 }
+
+// stapelOffload opens Stapel's TAP with IFF_VNET_HDR (checksum offload
+// and TSO), as a deployment would when the kernel offers it.
+var stapelOffload = flag.Bool("stapel-offload", true,
+	"open Stapel's TAP with virtio-net header offloads (checksum, TSO) when the kernel grants them")
+
+var stapelOffloadStats = flag.Bool("stapel-offload-stats", false, "print Stapel's TAP offload counters after each TAP run")
 
 // stapelHost is one Stapel stack with TCP.
 type stapelHost struct {

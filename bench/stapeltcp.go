@@ -86,14 +86,51 @@ func (g *tcpGlue) Output(src, dst netip.Addr, ttl, tos uint8, df bool, seg []byt
 	return err
 }
 
+// Headroom and OutputBuf let TCP build segments where the stack adds its
+// headers in place (tcp.BufferNetwork, stack.WriteIPBuf): no copy.
+func (g *tcpGlue) Headroom() int { return stack.TxHeadroom }
+
+func (g *tcpGlue) OutputBuf(src, dst netip.Addr, ttl, tos uint8, df bool, buf []byte) error {
+	return g.OutputGSO(src, dst, ttl, tos, df, buf, 0)
+}
+
+// GSOMax and OutputGSO let TCP hand TSO-capable paths (an offloading TAP)
+// super-segments (tcp.GSONetwork, stack.RouteInfo.GSOMax).
+func (g *tcpGlue) GSOMax(dst netip.Addr) int {
+	r, err := g.st.Route(dst)
+	if err != nil {
+		return 0
+	}
+	return r.GSOMax
+}
+
+func (g *tcpGlue) OutputGSO(src, dst netip.Addr, ttl, tos uint8, df bool, buf []byte, mss int) error {
+	err := g.st.WriteIPBuf(stack.OutboundPacket{Src: src, Dst: dst, Proto: wire.ProtoTCP, TTL: ttl, TOS: tos, DF: df, GSOSize: mss}, buf)
+	if err != nil {
+		g.mu.Lock()
+		g.outErrs++
+		g.lastErr = fmt.Errorf("%d-byte segment: %w", len(buf)-stack.TxHeadroom, err)
+		g.mu.Unlock()
+	}
+	return err
+}
+
 func (g *tcpGlue) IsLocal(a netip.Addr) bool { return g.st.IsLocalAddr(a) }
 
 func (g *tcpGlue) HandlePacket(p *stack.InboundPacket) {
 	if p.Broadcast {
 		return // TCP never accepts broadcast (RFC 1122 §4.2.3.10)
 	}
+	if p.ChecksumValid {
+		g.p.HandleSegmentOffload(p.Src, p.Dst, p.Payload, p.GSOSize)
+		return
+	}
 	g.p.HandleSegment(p.Src, p.Dst, p.Payload)
 }
+
+// AcceptsOffload: TCP takes super-segments and trusted checksums from an
+// offloading TAP whole (stack.OffloadTransport).
+func (g *tcpGlue) AcceptsOffload() bool { return true }
 
 func (g *tcpGlue) HandleError(e *stack.ControlError) {
 	g.p.HandleICMP(e.Type, e.Code, e.MTU, e.Src, e.Dst, e.Payload)

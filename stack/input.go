@@ -16,10 +16,16 @@ type delivery struct {
 	payload []byte
 	ifIndex int
 	bcast   bool // sent to a broadcast or multicast address
+	// off: taken whole from an offloading device (offload.go): checksum
+	// trusted, possibly a TCP super-segment; local delivery only.
+	off *rxOffload
 }
 
 // rxFrame is the receive entry point for every interface.
-func (s *Stack) rxFrame(ifc *Interface, frame []byte) {
+func (s *Stack) rxFrame(ifc *Interface, frame []byte) { s.rxFrameMeta(ifc, frame, nil) }
+
+// rxFrameMeta is rxFrame for a frame that may come with offload metadata.
+func (s *Stack) rxFrameMeta(ifc *Interface, frame []byte, off *rxOffload) {
 	inc(&s.st.LinkRxFrames)
 	eh, payload, err := wire.ParseEthernet(frame)
 	if err != nil {
@@ -49,7 +55,7 @@ func (s *Stack) rxFrame(ifc *Interface, frame []byte) {
 		ifc.arpInputLocked(&eh, payload)
 		s.mu.Unlock()
 	case wire.EtherTypeIPv4:
-		var d delivery
+		d := delivery{off: off}
 		ok := s.ipInputLocked(ifc, eh.Dst.IsBroadcast() || eh.Dst.IsMulticast(), payload, &d)
 		s.mu.Unlock()
 		if ok {
@@ -113,6 +119,10 @@ func (s *Stack) ipInputLocked(ifc *Interface, linkBcast bool, b []byte, d *deliv
 			}
 		}
 	}
+	if !local && d.off != nil {
+		inc(&s.st.IPInAddrErrors) // an offloaded frame is never forwarded
+		return false
+	}
 	if !local {
 		if ifc == nil {
 			inc(&s.st.IPInAddrErrors)
@@ -142,7 +152,7 @@ func (s *Stack) ipInputLocked(ifc *Interface, linkBcast bool, b []byte, d *deliv
 		}
 		b = full
 	}
-	*d = delivery{hdr: h, raw: b, payload: payload, ifIndex: ifIndex, bcast: bcast || linkBcast}
+	*d = delivery{hdr: h, raw: b, payload: payload, ifIndex: ifIndex, bcast: bcast || linkBcast, off: d.off}
 	return true
 }
 
@@ -209,6 +219,9 @@ func (s *Stack) deliver(d *delivery) {
 			p := inboundPool.Get().(*InboundPacket)
 			*p = InboundPacket{Src: d.hdr.Src, Dst: d.hdr.Dst, TTL: d.hdr.TTL, TOS: d.hdr.TOS,
 				Payload: d.payload, Interface: d.ifIndex, Broadcast: d.bcast}
+			if d.off != nil {
+				p.ChecksumValid, p.GSOSize = true, d.off.gsoSize
+			}
 			slot.h.HandlePacket(p)
 			*p = InboundPacket{}
 			inboundPool.Put(p)

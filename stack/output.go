@@ -8,8 +8,9 @@ import (
 )
 
 // txReq describes a datagram to send; its transport segment is already in
-// s.txBuf[txHeadroom:] (see txSegLocked).
+// buf[txHeadroom:] (buf nil: s.txBuf, see txSegLocked).
 type txReq struct {
+	buf        []byte
 	src, dst   netip.Addr
 	proto, ttl uint8
 	tos        uint8
@@ -20,6 +21,8 @@ type txReq struct {
 	opts      []byte
 	fragOff   int
 	mf        bool
+	// gso > 0: a TCP super-segment to cut every gso payload bytes.
+	gso int
 }
 
 // errFragNeeded tells the forwarding path to send ICMP fragmentation
@@ -39,6 +42,9 @@ func (s *Stack) txSegLocked(n int) []byte {
 func (s *Stack) sendLocked(r *txReq, segLen int) error {
 	if !r.forwarded {
 		inc(&s.st.IPOutRequests)
+	}
+	if r.buf == nil {
+		r.buf = s.txBuf
 	}
 	if len(r.opts) > 40 {
 		return ErrInvalid
@@ -88,7 +94,7 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 			if nd := ifc.zeroStyleLocked(r.dst); nd != r.dst {
 				r.dst = nd
 				if r.proto == wire.ProtoUDP && segLen >= wire.UDPHeaderLen { // pseudo header changed
-					seg := s.txSegLocked(segLen)
+					seg := r.buf[txHeadroom : txHeadroom+segLen]
 					wire.PutUDP(seg, r.src, r.dst, binary.BigEndian.Uint16(seg[0:2]), binary.BigEndian.Uint16(seg[2:4]))
 				}
 			}
@@ -99,10 +105,13 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 		needARP = true
 	}
 	mtu := ifc.mtu
-	if !r.forwarded && !bcast && !r.dst.IsMulticast() {
+	if !r.forwarded && !bcast && !r.dst.IsMulticast() && s.learned.Len() > 0 {
 		mtu = s.learned.PathMTU(r.dst, ifc.mtu) // ICMP-6: learned path MTU
 	}
 	d := s.putIPHeaderLocked(r, ihl, segLen)
+	if len(d) > mtu && r.gso > 0 && !bcast && !r.dst.IsMulticast() && ihl == wire.IPv4MinHeaderLen {
+		return s.sendGSOLocked(ifc, rt, r, d, needARP, mtu)
+	}
 	if len(d) > mtu && r.df {
 		inc(&s.st.IPFragFails)
 		inc(&s.st.IPOutFragNeeded)
@@ -132,7 +141,7 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 		dstMAC = mac
 	}
 	off := txHeadroom - ihl
-	return ifc.transmitMTULocked(dstMAC, s.txBuf[:off+len(d)], off, mtu)
+	return ifc.transmitMTULocked(dstMAC, r.buf[:off+len(d)], off, mtu)
 }
 
 // putIPHeaderLocked writes the IP header in front of the segment and
@@ -150,8 +159,8 @@ func (s *Stack) putIPHeaderLocked(r *txReq, ihl, segLen int) []byte {
 		TTL: r.ttl, Protocol: r.proto, Src: r.src, Dst: r.dst, Options: r.opts,
 	}
 	off := txHeadroom - ihl
-	h.Put(s.txBuf[off:txHeadroom])
-	return s.txBuf[off : txHeadroom+segLen]
+	h.Put(r.buf[off:txHeadroom])
+	return r.buf[off : txHeadroom+segLen]
 }
 
 // transmitLocked sends the datagram buf[off:] to dstMAC, fragmenting it to

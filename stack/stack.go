@@ -76,7 +76,10 @@ type Stack struct {
 	localErrs  []localErr
 }
 
-type transportSlot struct{ h TransportHandler }
+type transportSlot struct {
+	h       TransportHandler
+	offload bool // h is an OffloadTransport that accepts offload
+}
 
 // txHeadroom leaves space for the largest link header (SNAP) and IP header.
 const (

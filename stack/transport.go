@@ -2,6 +2,8 @@ package stack
 
 import (
 	"net/netip"
+
+	"github.com/stapel-net/stapel/wire"
 )
 
 // InboundPacket is a datagram delivered to a transport. The packet and
@@ -15,6 +17,14 @@ type InboundPacket struct {
 	Interface int
 	// Broadcast: sent to a broadcast or multicast address.
 	Broadcast bool
+	// ChecksumValid: the device verified the transport checksum or the
+	// datagram never crossed a wire (link offload); do not check it. Set
+	// only for an OffloadTransport.
+	ChecksumValid bool
+	// GSOSize > 0: Payload is a TCP super-segment of GSOSize-byte
+	// segments (link.GSOTCPv4), larger than the path MTU allows. Set only
+	// for an OffloadTransport.
+	GSOSize int
 }
 
 // ControlError is an ICMP error about a datagram a transport sent.
@@ -47,7 +57,8 @@ func (s *Stack) RegisterTransport(proto uint8, h TransportHandler) {
 		s.transports[proto].Store(nil)
 		return
 	}
-	s.transports[proto].Store(&transportSlot{h})
+	ot, ok := h.(OffloadTransport)
+	s.transports[proto].Store(&transportSlot{h: h, offload: ok && ot.AcceptsOffload()})
 }
 
 // OutboundPacket is a datagram a transport sends. Header and Payload are
@@ -59,6 +70,11 @@ type OutboundPacket struct {
 	DF         bool
 	Header     []byte
 	Payload    []byte
+	// GSOSize > 0 (TCP only, with WriteIPBuf): the segment is a
+	// super-segment up to RouteInfo.GSOMax to be cut every GSOSize
+	// payload bytes by the device (TSO) or, failing that, in software;
+	// each piece gets its own IP ID.
+	GSOSize int
 }
 
 // WriteIP sends a transport datagram. It returns ErrNoRoute,
@@ -77,6 +93,31 @@ func (s *Stack) WriteIP(p OutboundPacket) error {
 	return s.sendLocked(&txReq{src: p.Src, dst: p.Dst, proto: p.Proto, ttl: p.TTL, tos: p.TOS, df: p.DF}, n)
 }
 
+// TxHeadroom is the space WriteIPBuf needs in front of a transport
+// segment for the IP header (with options) and the largest link header.
+const TxHeadroom = txHeadroom
+
+// WriteIPBuf is WriteIP without copying the segment: buf[TxHeadroom:] is
+// the transport segment (p.Header and p.Payload are ignored) and
+// buf[:TxHeadroom] is scratch space the stack writes the IP and link
+// headers into. buf is the stack's only during the call.
+func (s *Stack) WriteIPBuf(p OutboundPacket, buf []byte) error {
+	if len(buf) < txHeadroom {
+		return ErrInvalid
+	}
+	n := len(buf) - txHeadroom
+	if n > maxDatagram-maxIPHeader {
+		return ErrMessageTooLong
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := txReq{buf: buf, src: p.Src, dst: p.Dst, proto: p.Proto, ttl: p.TTL, tos: p.TOS, df: p.DF}
+	if p.Proto == wire.ProtoTCP {
+		r.gso = p.GSOSize
+	}
+	return s.sendLocked(&r, n)
+}
+
 // RouteInfo is what a transport needs to know about the path to dst.
 type RouteInfo struct {
 	Src netip.Addr // source address to use (IP-10/IP-11)
@@ -92,6 +133,10 @@ type RouteInfo struct {
 	// (TCP sets DF only to other destinations, TCP-PMTU-2).
 	LinkMTU int
 	OnLink  bool
+	// GSOMax > 0: the interface's device segments TCP (link.Offloads.TSO);
+	// a TCP datagram up to GSOMax bytes (IP header included) may be sent
+	// with OutboundPacket.GSOSize through WriteIPBuf.
+	GSOMax int
 }
 
 // loopbackMTU is the MTU reported for datagrams to our own addresses.
@@ -135,7 +180,11 @@ func (s *Stack) routeInfoLocked(dst, src netip.Addr) (RouteInfo, error) {
 		return RouteInfo{}, ErrNoRoute
 	}
 	s.noteRCELocked(dst, rt)
-	ri := RouteInfo{Src: rt.IfAddr, MTU: s.learned.PathMTU(dst, ifc.mtu), Gateway: rt.Gateway, IfIndex: rt.IfIndex,
+	mtu := ifc.mtu
+	if s.learned.Len() > 0 {
+		mtu = s.learned.PathMTU(dst, ifc.mtu)
+	}
+	ri := RouteInfo{Src: rt.IfAddr, MTU: mtu, Gateway: rt.Gateway, IfIndex: rt.IfIndex,
 		LinkMTU: ifc.mtu, OnLink: !rt.Gateway.IsValid()}
 	if !ri.OnLink && !s.p.pmtuDiscovery {
 		ri.MTU = min(ri.MTU, pmtuOffMTU) // SPEC TCP-PMTU-5
@@ -143,6 +192,7 @@ func (s *Stack) routeInfoLocked(dst, src netip.Addr) (RouteInfo, error) {
 	if src.IsValid() && !src.IsUnspecified() {
 		ri.Src = src
 	}
+	ri.GSOMax = ifc.tsoMaxLocked()
 	return ri, nil
 }
 

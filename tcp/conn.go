@@ -16,10 +16,14 @@ type Conn struct {
 
 	mu    sync.Mutex
 	state State
-	err   error // sticky error reported to the user once the connection died
-	soft  error // last ICMP error, reported if the connection times out
-	wake  chan struct{}
-	woken bool // wake was handed to a waiter and must be replaced on broadcast
+	// nowT is the clock read once for the segment being processed
+	// (nowSet, see now); time.Now is costly on some VMs.
+	nowT   time.Time
+	nowSet bool
+	err    error // sticky error reported to the user once the connection died
+	soft   error // last ICMP error, reported if the connection times out
+	wake   chan struct{}
+	woken  bool // wake was handed to a waiter and must be replaced on broadcast
 
 	passive         bool      // created by a listener
 	listener        *Listener // until accepted
@@ -29,7 +33,17 @@ type Conn struct {
 	acceptState     uint8     // guarded by listener.mu
 	local           bool      // loopback or same-host peer: no Nagle (TCP-NAGLE-1)
 	mtu             int       // route MTU
-	df              bool
+	// gsoPayload > 0: the path segments TCP; new data may go out in
+	// super-segments of up to this many payload bytes (GSONetwork).
+	gsoPayload int
+	// gsoSeg is set while emitting a super-segment: its piece size.
+	gsoSeg int
+	// tlpAt is when a tail loss probe is due (Params.TailLossProbe).
+	tlpAt time.Time
+	// sendMu orders segment batches on the wire (unlock); taken with mu
+	// held, released after Output.
+	sendMu sync.Mutex
+	df     bool
 
 	// Send sequence space (RFC 9293 §3.3.1).
 	iss         uint32
@@ -57,11 +71,14 @@ type Conn struct {
 	lastAckSent uint32
 	lastOOO     uint32      // sequence of the latest out-of-order arrival (SACK order)
 	sacked      []sackRange // sender scoreboard (RFC 6675), ascending, capacity maxSackRanges
-	highRxt     uint32      // RFC 6675 HighRxt: end of the highest retransmission in this recovery
-	rtxMark     uint32      // SND.MAX when the latest retransmission was sent (lost-retransmission check)
-	dsack       sackRange   // RFC 2883: duplicate we received, reported first in the next ACK
-	hasDSACK    bool
-	peerMSS     int
+	// sackHigh is the highest sequence number ever SACKed (valid while
+	// above SND.UNA): it outlives ranges a full scoreboard forgot.
+	sackHigh uint32
+	highRxt  uint32    // RFC 6675 HighRxt: end of the highest retransmission in this recovery
+	rtxMark  uint32    // SND.MAX when the latest retransmission was sent (lost-retransmission check)
+	dsack    sackRange // RFC 2883: duplicate we received, reported first in the next ACK
+	hasDSACK bool
+	peerMSS  int
 
 	// Receive sequence space.
 	irs       uint32
@@ -174,12 +191,24 @@ func (c *Conn) waitChan() <-chan struct{} {
 	return c.wake
 }
 
-// unlock releases mu and sends the segments built while it was held.
-// Each caller sends its own segments in the caller's goroutine, so with a
-// virtual clock everything happens at the virtual instant it was built.
-// If Output re-enters TCP synchronously, a nested flush can overtake the
-// rest of an outer one (reordering, never deadlock); networks should
-// deliver asynchronously, as link endpoints do.
+// now is the current time: read once per incoming segment (HandleSegment
+// sets nowT for its input and output), otherwise from the clock.
+func (c *Conn) now() time.Time {
+	if c.nowSet {
+		return c.nowT
+	}
+	return c.p.clk.Now()
+}
+
+// unlock releases mu and sends the segments built while it was held, in
+// the caller's goroutine, so with a virtual clock everything happens at
+// the virtual instant it was built. With a BufferNetwork (the stack, which
+// never re-enters TCP synchronously) batches leave in the order they were
+// built: sendMu is taken before mu is released, so the application
+// writing, the receive path and a timer cannot race each other's
+// segments onto the wire (reordering causes spurious fast
+// retransmissions). Other networks may re-enter TCP from Output, so there
+// each caller just sends its own batch.
 func (c *Conn) unlock() {
 	if old := c.evict; old != nil {
 		c.evict = nil
@@ -201,17 +230,35 @@ func (c *Conn) unlock() {
 	ttl, tos, df := c.ttl, c.tos, c.df
 	dgd := c.reportDGD
 	c.reportDGD = false
+	ordered := l != nil && c.p.bufNet != nil
+	if ordered {
+		c.sendMu.Lock()
+	}
 	c.mu.Unlock()
 	if dgd {
+		// Before the batch: its retransmission takes the new gateway.
 		if r, ok := c.p.net.(DeadGatewayReporter); ok {
 			r.DeadGateway(dst)
 		}
 	}
-	if l == nil {
-		return
+	if l != nil {
+		c.send(l, src, dst, ttl, tos, df)
 	}
+	if ordered {
+		c.sendMu.Unlock()
+	}
+}
+
+// send outputs one batch of segments and recycles it; mu is not held.
+func (c *Conn) send(l *segList, src, dst netip.Addr, ttl, tos uint8, df bool) {
 	for i := range l.s {
-		c.p.net.Output(src, dst, ttl, tos, df, (*l.s[i].b)[:l.s[i].n])
+		if l.s[i].gso > 0 {
+			c.p.gsoNet.OutputGSO(src, dst, ttl, tos, df, (*l.s[i].b)[:l.s[i].n], l.s[i].gso)
+		} else if c.p.bufNet != nil {
+			c.p.bufNet.OutputBuf(src, dst, ttl, tos, df, (*l.s[i].b)[:l.s[i].n])
+		} else {
+			c.p.net.Output(src, dst, ttl, tos, df, (*l.s[i].b)[:l.s[i].n])
+		}
 		putBuf(l.s[i].b)
 		l.s[i].b = nil
 	}

@@ -9,7 +9,28 @@ import (
 // HandleSegment processes one inbound segment (header+payload) carried in
 // an IP datagram from src to dst. segment is only read during the call.
 func (p *Protocol) HandleSegment(src, dst netip.Addr, b []byte) {
-	h, data, err := parseSegment(b, src, dst)
+	p.handleSegment(src, dst, b, false, 0)
+}
+
+// HandleSegmentOffload is HandleSegment for a segment whose checksum the
+// device verified or that never crossed a wire (link.GSOInfo NeedsCsum
+// or CsumValid): the checksum is not checked. gsoSize > 0 marks a
+// super-segment the device received or was handed as gsoSize-byte
+// segments (link.GSOTCPv4); it counts as that many segments for
+// acknowledgment (TCP-ACK-1: every second segment).
+func (p *Protocol) HandleSegmentOffload(src, dst netip.Addr, b []byte, gsoSize int) {
+	p.handleSegment(src, dst, b, true, gsoSize)
+}
+
+func (p *Protocol) handleSegment(src, dst netip.Addr, b []byte, trusted bool, gsoSize int) {
+	var h segHeader
+	var data []byte
+	var err error
+	if trusted {
+		h, data, err = parseSegmentNoChecksum(b)
+	} else {
+		h, data, err = parseSegment(b, src, dst)
+	}
 	p.stats.inSegs.Add(1) // MIB-II: including those received in error
 	if err != nil {
 		p.stats.inErrs.Add(1)
@@ -20,7 +41,10 @@ func (p *Protocol) HandleSegment(src, dst netip.Addr, b []byte) {
 		p.stats.inErrs.Add(1) // RFC 1122 §4.2.3.10: not for a connection
 		return
 	}
-	s := segment{h: h, data: data}
+	s := segment{h: h, data: data, segs: 1}
+	if gsoSize > 0 && len(data) > gsoSize {
+		s.segs = (len(data) + gsoSize - 1) / gsoSize
+	}
 	if len(h.options) > 0 {
 		o, err := wire.ParseTCPOptions(h.options)
 		if err != nil {
@@ -43,10 +67,12 @@ func (p *Protocol) HandleSegment(src, dst netip.Addr, b []byte) {
 	if c != nil {
 		c.mu.Lock()
 		if c.state != StateClosed {
+			c.nowT, c.nowSet = p.clk.Now(), true
 			c.input(&s)
 			if c.state != StateClosed {
 				c.output()
 			}
+			c.nowSet = false
 			reopen := c.reopen
 			c.reopen = false
 			c.unlock()

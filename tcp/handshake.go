@@ -58,6 +58,13 @@ func (c *Conn) applySynOptions(s *segment) {
 	c.peerMSS = peer
 	c.sndMSS = max(min(peer, mssFor(c.mtu))-c.optOverhead(), 48) // 88-byte MTU floor minus 40
 	c.sndMSS = min(c.sndMSS, maxSegmentPayload-c.optOverhead())
+	c.gsoPayload = 0
+	if g := c.p.gsoNet; g != nil {
+		// Room for the IP header and the largest TCP header.
+		if m := g.GSOMax(c.id.remote.Addr()) - 20 - 60; m >= 2*c.sndMSS {
+			c.gsoPayload = m
+		}
+	}
 }
 
 // maxSegmentPayload caps the payload of a segment so that, with the

@@ -42,6 +42,21 @@ func parseSegment(b []byte, src, dst netip.Addr) (segHeader, []byte, error) {
 	}, payload, nil
 }
 
+// parseSegmentNoChecksum is parseSegment for a segment the device vouched
+// for (HandleSegmentOffload).
+func parseSegmentNoChecksum(b []byte) (segHeader, []byte, error) {
+	w, payload, err := wire.ParseTCPNoChecksum(b)
+	if err != nil {
+		return segHeader{}, nil, err
+	}
+	return segHeader{
+		srcPort: w.SrcPort, dstPort: w.DstPort,
+		seq: w.Seq, ack: w.Ack,
+		flags: uint8(w.Flags), window: w.Window, urgent: w.Urgent,
+		options: w.Options,
+	}, payload, nil
+}
+
 // putHeader writes h and opts at the start of b (header space followed
 // by payloadLen bytes of payload), fills the checksum and returns the
 // header length.

@@ -11,6 +11,9 @@ type segment struct {
 	h    segHeader
 	data []byte
 	opts wire.TCPOptions
+	// segs is how many wire segments this one stands for (>1 for an
+	// offloaded super-segment, see HandleSegmentOffload; 0 counts as 1).
+	segs int
 }
 
 func (s *segment) has(f uint8) bool { return s.h.flags&f != 0 }
@@ -30,7 +33,7 @@ func (s *segment) seglen() uint32 {
 // input processes one segment for this connection (RFC 9293 §3.10.7);
 // mu is held.
 func (c *Conn) input(s *segment) {
-	now := c.p.clk.Now()
+	now := c.now()
 	switch c.state {
 	case StateClosed:
 		return
@@ -262,7 +265,9 @@ func (c *Conn) processAck(s *segment, now time.Time) bool {
 		if len(s.data) == 0 && !s.has(flagFIN|flagSYN) && !windowChanged && c.sndMax != c.sndUna {
 			c.dupAcks++
 			c.onDupAck()
+			c.armTLP(now)
 		} else if newSacked && c.sndMax != c.sndUna {
+			c.armTLP(now)
 			// RFC 6675 §2: an ACK that SACKs new data is a duplicate
 			// even if it carries data or a window update.
 			c.dupAcks++
@@ -324,6 +329,7 @@ func (c *Conn) processAck(s *segment, now time.Time) bool {
 	} else {
 		c.rtxAt = now.Add(c.rto)
 	}
+	c.armTLP(now)
 	if dataAcked > 0 {
 		c.broadcast() // writers may have room
 	}
@@ -378,14 +384,14 @@ func (c *Conn) inputData(s *segment, now time.Time) {
 	if filled {
 		c.ackNow = true
 	}
-	c.scheduleAck(now)
+	c.scheduleAck(now, s.segs)
 	c.broadcast()
 }
 
 // scheduleAck is TCP-ACK-1: ACK every second segment, otherwise within
 // TcpDelAckTicks × 100 ms.
-func (c *Conn) scheduleAck(now time.Time) {
-	c.unackedSegs++
+func (c *Conn) scheduleAck(now time.Time, segs int) {
+	c.unackedSegs += max(segs, 1)
 	ticks := c.p.params.TcpDelAckTicks
 	if ticks == 0 || c.unackedSegs >= 2 {
 		c.ackNow = true

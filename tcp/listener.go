@@ -97,7 +97,7 @@ func (l *Listener) handleSYN(s *segment, id connID) {
 	c.irs = s.h.seq
 	c.rcvNxt = s.h.seq + 1
 	c.iss = p.isn(id)
-	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.sndUna, c.sndNxt, c.sndMax, c.sackHigh = c.iss, c.iss, c.iss, c.iss
 	c.sndBase = c.iss + 1
 	c.negotiate(s, true)
 	c.applySynOptions(s)

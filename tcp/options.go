@@ -88,7 +88,7 @@ func (c *Conn) negotiate(s *segment, passive bool) {
 
 // tsNow is our timestamp clock: milliseconds, offset per connection.
 func (c *Conn) tsNow() uint32 {
-	return uint32(c.p.clk.Now().Sub(c.p.epoch)/time.Millisecond) + c.iss
+	return uint32(c.now().Sub(c.p.epoch)/time.Millisecond) + c.iss
 }
 
 // segOptions returns the options for a non-SYN segment, or nil.

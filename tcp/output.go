@@ -9,8 +9,9 @@ import (
 
 // outSeg is a segment built under the connection lock, sent after it.
 type outSeg struct {
-	b *[]byte
-	n int
+	b   *[]byte
+	n   int
+	gso int // > 0: a super-segment cut every gso payload bytes
 }
 
 // segList is a reusable list of pending segments.
@@ -38,6 +39,13 @@ func putBuf(bp *[]byte) {
 // emit builds one segment from the connection's state; mu is held.
 // Segments carrying ACK clear the delayed-ACK state (TCP-ACK-1).
 func (c *Conn) emit(flags uint8, seq uint32, payload []byte, opts *wire.TCPOptions) {
+	c.emitV(flags, seq, payload, nil, opts)
+}
+
+// emitV is emit for a payload in two parts (the send ring may wrap). The
+// segment is built after the network's headroom so it can add its headers
+// in place (BufferNetwork).
+func (c *Conn) emitV(flags uint8, seq uint32, p1, p2 []byte, opts *wire.TCPOptions) {
 	h := segHeader{
 		srcPort: c.id.local.Port(),
 		dstPort: c.id.remote.Port(),
@@ -60,14 +68,24 @@ func (c *Conn) emit(flags uint8, seq uint32, payload []byte, opts *wire.TCPOptio
 		h.window = c.windowToAdvertise(flags&flagSYN != 0)
 	}
 	hl := headerLen + optionsLen(opts)
-	bp := getBuf(hl + len(payload))
-	b := *bp
-	copy(b[hl:], payload)
-	putHeader(b, &h, opts, c.id.local.Addr(), c.id.remote.Addr(), len(payload))
+	room := c.p.headroom
+	plen := len(p1) + len(p2)
+	bp := getBuf(room + hl + plen)
+	b := (*bp)[room:]
+	k := copy(b[hl:], p1)
+	copy(b[hl+k:], p2)
+	gso := 0
+	if c.gsoSeg > 0 && plen > c.gsoSeg {
+		// The device computes each piece's checksum: skip the sum.
+		gso = c.gsoSeg
+		putHeader(b, &h, opts, c.id.local.Addr(), c.id.remote.Addr(), 0)
+	} else {
+		putHeader(b, &h, opts, c.id.local.Addr(), c.id.remote.Addr(), plen)
+	}
 	if c.pending == nil {
 		c.pending = listPool.Get().(*segList)
 	}
-	c.pending.s = append(c.pending.s, outSeg{bp, hl + len(payload)})
+	c.pending.s = append(c.pending.s, outSeg{bp, room + hl + plen, gso})
 	c.p.stats.outSegs.Add(1)
 	if flags&flagRST != 0 {
 		c.p.stats.outRsts.Add(1)
@@ -97,8 +115,15 @@ func (c *Conn) windowToAdvertise(syn bool) uint16 {
 		c.rcvAdv = c.rcvNxt + uint32(free)
 		cur = free
 	}
-	// Round up so the right edge the peer computes is never left of ours.
-	return uint16(min((cur+(1<<c.rcvScale)-1)>>c.rcvScale, 0xFFFF))
+	// Round up so the right edge the peer computes is never left of ours,
+	// and accept up to that edge: a sender filling the window exactly
+	// must not have its last bytes trimmed (they would arrive as a gap
+	// and look like loss). At most 2^scale − 1 bytes over the buffer.
+	w := min((cur+(1<<c.rcvScale)-1)>>c.rcvScale, 0xFFFF)
+	if edge := c.rcvNxt + uint32(w<<c.rcvScale); seqGT(edge, c.rcvAdv) {
+		c.rcvAdv = edge
+	}
+	return uint16(w)
 }
 
 // sendSYN sends (or resends) our SYN or SYN-ACK with the MSS option.
@@ -114,7 +139,7 @@ func (c *Conn) sendSYN() {
 		c.sndMax = c.sndNxt
 	}
 	if c.rtxAt.IsZero() {
-		c.rtxAt = c.p.clk.Now().Add(c.rto)
+		c.rtxAt = c.now().Add(c.rto)
 	}
 }
 
@@ -164,13 +189,19 @@ func (c *Conn) sendOne() bool {
 	usable := max(min(int(c.sndWnd)-inflight, c.cc.window()+c.inflate-inNet), 0)
 	mss := c.segMSS()
 	n := min(avail, mss, usable, limit)
+	if c.gsoPayload > 0 && !c.inRecovery && n == mss {
+		// TSO: whole pieces, except a tail that ends the queued data.
+		if n = min(avail, c.gsoPayload, usable, limit); n < avail {
+			n -= n % mss
+		}
+	}
 	if n < avail {
 		fin = false
 	}
 	if n == 0 && !(fin && avail == 0) {
 		if avail > 0 && c.sndWnd < uint32(min(avail, mss)) && inflight == 0 && c.persistAt.IsZero() {
 			c.persistN = 0
-			c.persistAt = c.p.clk.Now().Add(c.rto) // zero-window probing
+			c.persistAt = c.now().Add(c.rto) // zero-window probing
 		}
 		return false
 	}
@@ -180,7 +211,7 @@ func (c *Conn) sendOne() bool {
 		if n < int(c.maxSndWnd/2) || c.maxSndWnd == 0 {
 			if inflight == 0 && c.persistAt.IsZero() {
 				c.persistN = 0
-				c.persistAt = c.p.clk.Now().Add(c.rto)
+				c.persistAt = c.now().Add(c.rto)
 			}
 			return false
 		}
@@ -196,15 +227,19 @@ func (c *Conn) sendOne() bool {
 		flags |= flagFIN
 	}
 	seq := c.sndNxt
-	payload := c.snd.peek(int(seq-c.sndBase), n)
+	p1, p2 := c.snd.peek(int(seq-c.sndBase), n)
 	c.noteSend(seq, n+int(flags&flagFIN))
-	c.emitData(flags, seq, payload)
+	if n > mss {
+		c.gsoSeg = mss
+	}
+	c.emitData(flags, seq, p1, p2)
+	c.gsoSeg = 0
 	return true
 }
 
 // noteSend updates send state for a segment covering [seq, seq+length).
 func (c *Conn) noteSend(seq uint32, length int) {
-	now := c.p.clk.Now()
+	now := c.now()
 	if seqLT(seq, c.sndMax) {
 		c.countRetrans(length)
 		if c.rttTiming && seqGEQ(c.rttSeq, seq) {
@@ -219,6 +254,9 @@ func (c *Conn) noteSend(seq uint32, length int) {
 	}
 	if c.rtxAt.IsZero() && length > 0 {
 		c.rtxAt = now.Add(c.rto)
+	}
+	if c.tlpAt.IsZero() && length > 0 {
+		c.armTLP(now)
 	}
 	c.persistAt = time.Time{}
 }
@@ -236,12 +274,12 @@ func (c *Conn) retransmitFirst() int {
 	if n == 0 && flags&flagFIN == 0 {
 		return 0
 	}
-	payload := c.snd.peek(int(c.sndUna-c.sndBase), n)
+	p1, p2 := c.snd.peek(int(c.sndUna-c.sndBase), n)
 	c.countRetrans(n)
 	if c.rttTiming && seqGEQ(c.rttSeq, c.sndUna) {
 		c.rttTiming = false
 	}
-	c.emitData(flags, c.sndUna, payload)
+	c.emitData(flags, c.sndUna, p1, p2)
 	return n
 }
 
@@ -255,12 +293,12 @@ func (c *Conn) segMSS() int {
 // emitData sends a data segment, adding the urgent pointer while urgent
 // data is pending (TCP-URG-1: BSD points after the last urgent byte,
 // RFC 1122 at it).
-func (c *Conn) emitData(flags uint8, seq uint32, payload []byte) {
+func (c *Conn) emitData(flags uint8, seq uint32, p1, p2 []byte) {
 	if c.hasSndUp && seqLEQ(c.sndUp, c.sndUna) {
 		c.hasSndUp = false
 	}
 	if !c.hasSndUp || !seqGT(c.sndUp, seq) {
-		c.emit(flags, seq, payload, nil)
+		c.emitV(flags, seq, p1, p2, nil)
 		return
 	}
 	up := c.sndUp - seq
@@ -268,7 +306,7 @@ func (c *Conn) emitData(flags uint8, seq uint32, payload []byte) {
 		up--
 	}
 	c.urgent = uint16(min(up, 0xFFFF))
-	c.emit(flags|flagURG, seq, payload, nil)
+	c.emitV(flags|flagURG, seq, p1, p2, nil)
 	c.urgent = 0
 }
 

@@ -45,6 +45,12 @@ type Params struct {
 	// InitialWindow is the initial congestion window in segments: 2 is
 	// the whitepaper's (TCP-CC-1), 10 is RFC 6928's; clamped to 1..10.
 	InitialWindow int
+	// TailLossProbe enables RFC 8985's tail loss probe: when no ACK has
+	// come for about two round trips while data is outstanding, resend
+	// the last segment so the peer's SACKs reveal what was lost, instead
+	// of waiting for the retransmission timer (at least 500 ms). Not in
+	// the whitepaper; the modern profile turns it on.
+	TailLossProbe bool
 }
 
 // DefaultParams returns the whitepaper defaults.
@@ -98,6 +104,7 @@ func ModernParams() Params {
 	p.InitialWindow = 10
 	p.CongestionControl = CCCubic
 	p.MaxOutOfOrder = 4096
+	p.TailLossProbe = true
 	return p
 }
 

@@ -57,6 +57,34 @@ type Network interface {
 	Output(src, dst netip.Addr, ttl, tos uint8, df bool, segment []byte) error
 }
 
+// BufferNetwork is optionally implemented by a Network that can add its
+// headers in front of a segment in place, saving a copy per segment: TCP
+// then builds each segment Headroom() bytes into its buffer.
+type BufferNetwork interface {
+	// Headroom is the space OutputBuf needs in front of the segment
+	// (constant for the Network's life).
+	Headroom() int
+	// OutputBuf is Output for the segment buf[Headroom():]; the network
+	// may overwrite buf[:Headroom()]. It must not keep buf, and must not
+	// call back into the Protocol synchronously: a per-connection lock
+	// keeps segments in order across it.
+	OutputBuf(src, dst netip.Addr, ttl, tos uint8, df bool, buf []byte) error
+}
+
+// GSONetwork is optionally implemented by a BufferNetwork whose device
+// can segment TCP (TSO, the whitepaper's large-send offload): TCP then
+// sends new data in super-segments of whole MSS-sized pieces, which the
+// device cuts on the way out. Only paths that offer it get them.
+type GSONetwork interface {
+	BufferNetwork
+	// GSOMax is the largest IP datagram the path to dst takes as one
+	// super-segment; 0 if the path's device has no TSO.
+	GSOMax(dst netip.Addr) int
+	// OutputGSO is OutputBuf for a super-segment to be cut every mss
+	// payload bytes. Its TCP checksum field is not filled in.
+	OutputGSO(src, dst netip.Addr, ttl, tos uint8, df bool, buf []byte, mss int) error
+}
+
 // LocalAddresser is optionally implemented by a Network to let TCP refuse
 // binding to addresses the host does not own (EADDRNOTAVAIL).
 type LocalAddresser interface {
@@ -81,10 +109,14 @@ type Options struct {
 // Protocol is one host's TCP.
 type Protocol struct {
 	net    Network
-	clk    clock.Clock
-	params Params
-	isnKey [32]byte
-	epoch  time.Time
+	bufNet BufferNetwork // net, when it takes segments with headroom
+	gsoNet GSONetwork    // net, when it can segment TCP
+	// headroom is what bufNet needs in front of each data segment.
+	headroom int
+	clk      clock.Clock
+	params   Params
+	isnKey   [32]byte
+	epoch    time.Time
 
 	mu        sync.Mutex
 	conns     connTable
@@ -118,6 +150,12 @@ func New(n Network, o Options) *Protocol {
 		p.params = DefaultParams()
 	}
 	p.params.normalize()
+	if bn, ok := n.(BufferNetwork); ok {
+		p.bufNet, p.headroom = bn, bn.Headroom()
+	}
+	if gn, ok := n.(GSONetwork); ok {
+		p.gsoNet = gn
+	}
 	p.conns = newConnTable(p.params.NumTcbTablePartitions)
 	p.epoch = p.clk.Now()
 	var r *mrand.Rand

@@ -31,7 +31,7 @@ func (c *Conn) enterRecovery() {
 	c.inRecovery = true
 	c.recover = c.sndMax
 	c.p.stats.fastRetrans.Add(1)
-	c.cc.onCongestion(int(c.sndMax-c.sndUna), c.sndMSS, c.p.clk.Now())
+	c.cc.onCongestion(int(c.sndMax-c.sndUna), c.sndMSS, c.now())
 	c.inflate = 0
 	if !c.sackOK {
 		c.inflate = c.dupAcks * c.sndMSS
@@ -59,7 +59,7 @@ func (c *Conn) checkLostRetrans() {
 	c.p.stats.lostRetrans.Add(1)
 	c.highRxt = c.sndUna
 	c.rtxMark = c.sndMax
-	c.cc.onCongestion(c.pipe(), c.sndMSS, c.p.clk.Now())
+	c.cc.onCongestion(c.pipe(), c.sndMSS, c.now())
 }
 
 // onPartialOrFullAck handles an ACK of new data during recovery.
@@ -120,16 +120,16 @@ func (c *Conn) retransmitRange(start, end uint32) {
 		c.highRxt = end // nothing resendable here; don't loop on it
 		return
 	}
-	payload := c.snd.peek(int(start-c.sndBase), n)
+	p1, p2 := c.snd.peek(int(start-c.sndBase), n)
 	c.countRetrans(n)
 	if c.rttTiming && seqGEQ(c.rttSeq, start) && seqLT(c.rttSeq, start+uint32(n)) {
 		c.rttTiming = false // Karn
 	}
-	c.emitData(flagACK, start, payload)
+	c.emitData(flagACK, start, p1, p2)
 	c.highRxt = start + uint32(n)
 	c.rtxMark = c.sndMax
 	if c.rtxAt.IsZero() {
-		c.rtxAt = c.p.clk.Now().Add(c.rto)
+		c.rtxAt = c.now().Add(c.rto)
 	}
 }
 

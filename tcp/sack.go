@@ -9,7 +9,7 @@ type sackRange struct{ start, end uint32 }
 
 // maxSackRanges bounds the scoreboard; ranges beyond it (the highest) are
 // forgotten, which only makes the sender more conservative.
-const maxSackRanges = 32
+const maxSackRanges = 128
 
 // noteSACK merges the peer's SACK blocks into the scoreboard and reports
 // whether they covered bytes not SACKed before. A first block below the
@@ -34,6 +34,9 @@ func (c *Conn) noteSACK(s *segment) bool {
 		}
 		if seqLT(b.Start, ack) {
 			b.Start = ack
+		}
+		if !seqGT(c.sackHigh, c.sndUna) || seqGT(b.End, c.sackHigh) {
+			c.sackHigh = b.End
 		}
 		c.addSacked(b.Start, b.End)
 	}
@@ -77,6 +80,9 @@ func (c *Conn) addSacked(start, end uint32) {
 
 // trimSacked drops scoreboard ranges below SND.UNA.
 func (c *Conn) trimSacked() {
+	if !seqGT(c.sackHigh, c.sndUna) {
+		c.sackHigh = c.sndUna // pinned, so it never wraps into the future
+	}
 	s := c.sacked
 	i := 0
 	for i < len(s) && seqLEQ(s[i].end, c.sndUna) {
@@ -131,6 +137,14 @@ func (c *Conn) pipe() int {
 		top = c.sacked[n-1].end
 	}
 	p := 0
+	if n == maxSackRanges && seqGT(c.sackHigh, top) && seqGT(c.sackHigh, c.sndUna) {
+		// Ranges the full scoreboard forgot: everything sent below the
+		// highest SACKed byte has arrived or is lost (IsLost: more than
+		// DupThresh segments were SACKed above it), so none of it is in
+		// the network except what was retransmitted.
+		p += c.rtxIn(top, c.sackHigh)
+		top = c.sackHigh
+	}
 	if seqGT(c.sndMax, top) {
 		p += int(c.sndMax-top) + c.rtxIn(top, c.sndMax)
 	}

@@ -65,7 +65,7 @@ func (p *Protocol) startDial(laddr, raddr netip.AddrPort) (*Conn, error) {
 	p.mu.Unlock()
 	p.stats.activeOpens.Add(1)
 	c.iss = p.isn(id)
-	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.sndUna, c.sndNxt, c.sndMax, c.sackHigh = c.iss, c.iss, c.iss, c.iss
 	c.sndBase = c.iss + 1
 	c.sndMSS = min(536, mssFor(mtu))
 	c.rcvCap = 16384 // TCP-WIN-1: the first SYN offers 16 KB

@@ -25,6 +25,7 @@ type Stats struct {
 	DupSegsIn    uint64 // tcpDupSegsIn: segments carrying data already received (D-SACKed when SACK is on)
 	Timeouts     uint64 // tcpTimeouts: retransmission timer expiries
 	LostRetrans  uint64 // tcpLostRetrans: retransmissions found lost again during SACK recovery
+	LossProbes   uint64 // tcpLossProbes: tail loss probes sent (Params.TailLossProbe)
 }
 
 type counters struct {
@@ -32,6 +33,7 @@ type counters struct {
 	inSegs, outSegs, retransSegs, inErrs, outRsts                       atomic.Uint64
 	oooDrops, backlogDrops, badOptions                                  atomic.Uint64
 	retransBytes, fastRetrans, dsacks, dupSegsIn, timeouts, lostRetrans atomic.Uint64
+	tlps                                                                atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -57,6 +59,7 @@ func (p *Protocol) Stats() Stats {
 		DupSegsIn:       c.dupSegsIn.Load(),
 		Timeouts:        c.timeouts.Load(),
 		LostRetrans:     c.lostRetrans.Load(),
+		LossProbes:      c.tlps.Load(),
 	}
 }
 
@@ -83,5 +86,6 @@ func (p *Protocol) StatsMap() map[string]uint64 {
 		"tcpDupSegsIn":    s.DupSegsIn,
 		"tcpTimeouts":     s.Timeouts,
 		"tcpLostRetrans":  s.LostRetrans,
+		"tcpLossProbes":   s.LossProbes,
 	}
 }

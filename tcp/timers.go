@@ -14,7 +14,7 @@ const (
 // early just re-arms itself. mu is held.
 func (c *Conn) armTimer() {
 	var next time.Time
-	for _, t := range [...]time.Time{c.rtxAt, c.delackAt, c.persistAt, c.kaAt, c.twAt} {
+	for _, t := range [...]time.Time{c.rtxAt, c.delackAt, c.persistAt, c.kaAt, c.twAt, c.tlpAt} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -22,7 +22,7 @@ func (c *Conn) armTimer() {
 	if next.IsZero() || (!c.timerAt.IsZero() && !next.Before(c.timerAt)) {
 		return
 	}
-	d := next.Sub(c.p.clk.Now())
+	d := next.Sub(c.now())
 	if c.timer == nil {
 		c.timer = c.p.clk.AfterFunc(d, c.onTimer)
 	} else {
@@ -33,6 +33,7 @@ func (c *Conn) armTimer() {
 
 func (c *Conn) stopTimers() {
 	c.rtxAt, c.delackAt, c.persistAt, c.kaAt, c.twAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.tlpAt = time.Time{}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -54,8 +55,12 @@ func (c *Conn) onTimer() {
 		c.ackNow = true
 	}
 	if due(c.rtxAt, now) {
-		c.rtxAt = time.Time{}
+		c.rtxAt, c.tlpAt = time.Time{}, time.Time{}
 		c.retransmitTimeout(now)
+	}
+	if due(c.tlpAt, now) {
+		c.tlpAt = time.Time{}
+		c.tailLossProbe()
 	}
 	if due(c.persistAt, now) {
 		c.persistAt = time.Time{}
@@ -139,6 +144,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		// RFC 2018 §8: the receiver may have reneged; the first timeout
 		// keeps the scoreboard so go-back-N skips what the peer holds.
 		c.sacked = c.sacked[:0]
+		c.sackHigh = c.sndUna
 	}
 	c.highRxt = c.sndUna
 	c.sndNxt = c.sndUna // go back N from the hole
@@ -159,7 +165,7 @@ func (c *Conn) persistTimeout(now time.Time) {
 	if c.sndWnd >= uint32(min(int(end-c.sndNxt), c.sndMSS)) {
 		return // window opened; output sends
 	}
-	payload := c.snd.peek(int(c.sndNxt-c.sndBase), 1)
+	payload, _ := c.snd.peek(int(c.sndNxt-c.sndBase), 1)
 	c.emit(flagACK, c.sndNxt, payload, nil)
 	c.probeEnd, c.probing = c.sndNxt+1, true
 	c.persistN++

@@ -28,7 +28,7 @@ type Interface struct {
 	EnableDHCP bool
 	// Do not add a default route for this interface.
 	DontAddDefaultGateway bool
-	// RFC 1256 router discovery: 0 off, 1 on, 2 only if DHCP says so (ICMP-2).
+	// RFC 1256 router discovery: 0 off, 1 on, 2 only if DHCP says so (ICMP-2; off until Stapel has a DHCP client).
 	PerformRouterDiscovery int
 	// Send router solicitations to 255.255.255.255 instead of 224.0.0.2.
 	SolicitationAddressBcast bool

@@ -27,7 +27,7 @@ type Tcpip struct {
 	DisableIPSourceRouting int
 	// 1 = do not log media-sense events.
 	DisableMediaSenseEventLog bool
-	// 1 = disable NIC task offload; Stapel never offloads.
+	// 1 = disable task offload: the daemon then opens its TAP devices without TSO and checksum offload (0, the default, enables them).
 	DisableTaskOffload bool
 	// 1 = applications may not set the IP TOS byte (IP-19).
 	DisableUserTOSSetting bool
@@ -167,7 +167,7 @@ type Tcpip struct {
 	CongestionControl string
 	// Stapel: Initial congestion window in segments: 2 as the whitepaper, up to 10 (RFC 6928).
 	InitialCongestionWindow int
-	// Stapel: "whitepaper" keeps the Windows 2000 defaults; "modern" turns on window scaling, timestamps, a 4 MiB window, IW10 and CUBIC where not set explicitly.
+	// Stapel: "whitepaper" keeps the Windows 2000 defaults; "modern" turns on window scaling, timestamps, a 4 MiB window, IW10 and CUBIC, then applies only the keys set to non-default values.
 	TcpProfile string
 }
 

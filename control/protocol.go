@@ -66,6 +66,9 @@ type Request struct {
 	Ping   *tools.PingOptions `json:"ping,omitempty"`
 	Local  netip.AddrPort     `json:"local,omitzero"`
 	Remote netip.AddrPort     `json:"remote,omitzero"`
+	// Args carries the parameters of ops defined in their own files
+	// (tcpops.go).
+	Args json.RawMessage `json:"args,omitempty"`
 }
 
 // Response is one JSON line from the daemon.

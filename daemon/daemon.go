@@ -21,6 +21,7 @@ import (
 	"github.com/stapel-net/stapel/link/tap"
 	"github.com/stapel-net/stapel/services/simple"
 	"github.com/stapel-net/stapel/stack"
+	"github.com/stapel-net/stapel/tcp"
 	"github.com/stapel-net/stapel/tools/stackhost"
 )
 
@@ -40,7 +41,15 @@ type Options struct {
 	// in-memory links here.
 	OpenLink func(ifc config.Interface) (link.Endpoint, error)
 	Seed     int64
+	// StateDir holds what outlives the process: DIR/persistent-routes
+	// keeps "route add -p" routes (SPEC IP-5) across restarts. "" keeps
+	// them in memory only.
+	StateDir string
 }
+
+// PersistentRoutesName is the file in Options.StateDir holding the
+// persistent routes.
+const PersistentRoutesName = "persistent-routes"
 
 // Daemon is a running host.
 type Daemon struct {
@@ -48,6 +57,7 @@ type Daemon struct {
 	log      *slog.Logger
 	st       *stack.Stack
 	host     *stackhost.Host
+	tcp      *tcp.Protocol
 	services *simple.Server
 	ln       net.Listener
 	sock     string
@@ -90,7 +100,15 @@ func Start(o Options) (_ *Daemon, err error) {
 			d.Close()
 		}
 	}()
-	d.st = stack.New(stack.Options{Clock: o.Clock, Params: cfg.Tcpip, Logger: o.Logger, Seed: o.Seed, HostName: host})
+	var persist string
+	if o.StateDir != "" {
+		persist = filepath.Join(o.StateDir, PersistentRoutesName)
+		o.Logger.Info("persistent routes", "file", persist)
+	} else {
+		o.Logger.Warn("no state directory: persistent routes (route add -p) last only until the daemon stops")
+	}
+	d.st = stack.New(stack.Options{Clock: o.Clock, Params: cfg.Tcpip, Logger: o.Logger, Seed: o.Seed, HostName: host,
+		PersistentRoutesFile: persist})
 	byName := map[string]config.Interface{}
 	wins := false
 	for _, ifc := range cfg.Interfaces {
@@ -100,7 +118,8 @@ func Start(o Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
-	tcpProto := AttachTCP(d.st, uint64(o.Seed))
+	tcpProto := AttachTCPConfig(d.st, cfg, uint64(o.Seed))
+	d.tcp = tcpProto
 	d.host = stackhost.New(d.st, stackhost.Options{
 		IPRouting: cfg.Tcpip.IPEnableRouter,
 		NodeType:  nodeType(cfg.NetBT.NodeType, wins),
@@ -138,7 +157,7 @@ func Start(o Options) (_ *Daemon, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	srv := &control.Server{Host: d.host, Logger: o.Logger}
+	srv := &control.Server{Host: extHost{d.host, tcpProto}, Logger: o.Logger}
 	go func() { d.served <- srv.Serve(ctx, d.ln) }()
 	o.Logger.Info("stapel running", "host", host, "interfaces", len(cfg.Interfaces), "control", d.sock,
 		"router", cfg.Tcpip.IPEnableRouter, "simpleServices", cfg.Services.SimpleTcpip)
@@ -153,7 +172,7 @@ func (d *Daemon) addInterface(ifc config.Interface, faults map[string]FaultSpec)
 	if d.o.OpenLink != nil {
 		ep, err = d.o.OpenLink(ifc)
 	} else {
-		ep, err = openTAP(ifc, d.log)
+		ep, err = openTAP(ifc, !d.o.Config.Tcpip.DisableTaskOffload, d.log)
 	}
 	if err != nil {
 		return fmt.Errorf("interface %q: %w", ifc.Name, err)
@@ -180,37 +199,59 @@ func (d *Daemon) addInterface(ifc config.Interface, faults map[string]FaultSpec)
 		d.log.Info("fault injection", "interface", ifc.Name, "loss", f.Loss, "reorder", f.Reorder,
 			"dup", f.Duplicate, "corrupt", f.Corrupt, "delay", f.Delay, "seed", f.Seed)
 	}
-	prefixes, err := ifc.Prefixes()
+	ic, err := StackInterface(ifc, ep.MTU())
 	if err != nil {
 		ep.Close()
 		return err
-	}
-	gws, err := ifc.Gateways()
-	if err != nil {
-		ep.Close()
-		return err
-	}
-	ic := stack.InterfaceConfig{
-		Name:             ifc.Name,
-		Addrs:            prefixes,
-		Gateways:         gws,
-		GatewayMetrics:   ifc.GatewayMetrics(),
-		MTU:              ifc.EffectiveMTU(ep.MTU()),
-		UseZeroBroadcast: ifc.UseZeroBroadcast,
-	}
-	if ifc.DontAddDefaultGateway {
-		ic.Gateways, ic.GatewayMetrics = nil, nil
 	}
 	if _, err := d.st.AddInterface(ic, ep); err != nil {
 		ep.Close()
 		return fmt.Errorf("interface %q: %w", ifc.Name, err)
 	}
 	d.log.Info("interface up", "interface", ifc.Name, "device", ep.Name(), "mac", ep.MAC().String(),
-		"mtu", ic.MTU, "addrs", fmt.Sprint(prefixes), "gateways", fmt.Sprint(gws))
+		"mtu", ic.MTU, "addrs", fmt.Sprint(ic.Addrs), "gateways", fmt.Sprint(ic.Gateways))
 	return nil
 }
 
-func openTAP(ifc config.Interface, log *slog.Logger) (link.Endpoint, error) {
+// StackInterface is the stack's view of a configured interface on a link
+// whose device MTU is linkMTU.
+func StackInterface(ifc config.Interface, linkMTU int) (stack.InterfaceConfig, error) {
+	prefixes, err := ifc.Prefixes()
+	if err != nil {
+		return stack.InterfaceConfig{}, err
+	}
+	gws, err := ifc.Gateways()
+	if err != nil {
+		return stack.InterfaceConfig{}, err
+	}
+	ic := stack.InterfaceConfig{
+		Name:             ifc.Name,
+		Addrs:            prefixes,
+		Gateways:         gws,
+		GatewayMetrics:   ifc.GatewayMetrics(),
+		MTU:              ifc.EffectiveMTU(linkMTU),
+		UseZeroBroadcast: ifc.UseZeroBroadcast,
+		// SPEC ICMP-2: 1 = on; 2 ("only if DHCP enables it") is off until
+		// Stapel has a DHCP client, as is 0.
+		RouterDiscovery:          ifc.PerformRouterDiscovery,
+		SolicitationAddressBcast: ifc.SolicitationAddressBcast,
+	}
+	if ifc.DontAddDefaultGateway {
+		ic.Gateways, ic.GatewayMetrics = nil, nil
+	}
+	return ic, nil
+}
+
+// OpenTAP opens (or creates) the TAP device of ifc, with TSO/checksum
+// offload when offload is set (config: !Tcpip.DisableTaskOffload).
+func OpenTAP(ifc config.Interface, offload bool, log *slog.Logger) (link.Endpoint, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return openTAP(ifc, offload, log)
+}
+
+func openTAP(ifc config.Interface, offload bool, log *slog.Logger) (link.Endpoint, error) {
 	mac, ok, err := ifc.MACAddr()
 	if err != nil {
 		return nil, err
@@ -218,16 +259,22 @@ func openTAP(ifc config.Interface, log *slog.Logger) (link.Endpoint, error) {
 	if !ok {
 		mac = tap.RandomMAC()
 	}
-	dev, err := tap.OpenConfig(tap.Config{Name: ifc.TapName(), MAC: mac})
+	// DisableTaskOffload=0 (the default) lets the TAP carry TSO
+	// super-frames with checksum offload; a capture or fault wrapper
+	// hides the offload again, so those see ordinary frames.
+	dev, err := tap.OpenConfig(tap.Config{Name: ifc.TapName(), MAC: mac, Offload: offload})
 	if err != nil {
 		return nil, err
 	}
-	log.Info("tap attached", "interface", ifc.Name, "tap", dev.Name(), "created", dev.Created())
+	log.Info("tap attached", "interface", ifc.Name, "tap", dev.Name(), "created", dev.Created(), "offloads", fmt.Sprintf("%+v", dev.Offloads()))
 	return dev, nil
 }
 
 // Host is the daemon's stack as the tools see it.
 func (d *Daemon) Host() *stackhost.Host { return d.host }
+
+// TCP is the daemon's TCP.
+func (d *Daemon) TCP() *tcp.Protocol { return d.tcp }
 
 // Stack is the daemon's stack.
 func (d *Daemon) Stack() *stack.Stack { return d.st }

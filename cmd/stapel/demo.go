@@ -191,7 +191,10 @@ func (d *demo) run(seed int64) error {
 	}
 	d.prompt("all", "stats (non-zero counters)")
 	d.statsTable()
-	return nil
+	if err := d.tcpDemo(ctx, seed); err != nil { // demo_tcp.go
+		return err
+	}
+	return d.routing(ctx, seed) // demo_routing.go
 }
 
 // ping runs the tool's own loop and output against hosta.

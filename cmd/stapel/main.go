@@ -31,7 +31,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "-c FILE [--control SOCKET] [--pcap DIR] [--log-level LEVEL] [--faults IF:SPEC]... | --print-default-config", "run the stack daemon on the TAP devices of FILE", cmdRun},
+		{"run", "-c FILE [--control SOCKET] [--pcap DIR] [--state-dir DIR] [--log-level LEVEL] [--faults IF:SPEC]... | --print-default-config", "run the stack daemon on the TAP devices of FILE", cmdRun},
 		{"demo", "[--pcap FILE] [--seed N]", "simulate a small internetwork in-process and narrate it (no root)", cmdDemo},
 		{"ping", "[-t] [-n count] [-l size] [-f] [-i TTL] [-v TOS] [-w timeout] HOST", "send ICMP echo requests", cmdPing},
 		{"arp", "-a [IP] | -s IP MAC [IFADDR] | -d IP|*", "show or change the ARP cache", cmdARP},

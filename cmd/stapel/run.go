@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	pcapDir := fs.String("pcap", "", "capture each interface to DIR/<Name>.pcap")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	printDefault := fs.Bool("print-default-config", false, "print the default configuration and exit")
+	stateDir := fs.String("state-dir", "", "keep persistent routes in DIR/persistent-routes (default "+defaultStateDir+" as root; empty = memory only)")
 	var faults multiFlag
 	fs.Var(&faults, "faults", "IF:loss=P,reorder=P,dup=P,corrupt=P,delay=D,jitter=D,seed=N (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -58,6 +60,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		specs = append(specs, s)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	stateSet := false
+	fs.Visit(func(f *flag.Flag) { stateSet = stateSet || f.Name == "state-dir" })
+	if !stateSet {
+		*stateDir = pickStateDir(log)
+	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	go func() { // after the first signal, a second one kills at once
@@ -65,13 +72,31 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		cancel()
 	}()
 	return daemon.Run(ctx, daemon.Options{
-		Config:  cfg,
-		Control: *sock,
-		PcapDir: *pcapDir,
-		Faults:  specs,
-		Logger:  log,
-		Seed:    time.Now().UnixNano(),
+		Config:   cfg,
+		Control:  *sock,
+		PcapDir:  *pcapDir,
+		Faults:   specs,
+		Logger:   log,
+		Seed:     time.Now().UnixNano(),
+		StateDir: *stateDir,
 	})
+}
+
+// defaultStateDir is where a daemon run as root keeps its state when
+// --state-dir is not given.
+const defaultStateDir = "/var/lib/stapel"
+
+// pickStateDir is the default state directory: defaultStateDir when
+// running as root and it exists or can be created, else none.
+func pickStateDir(log *slog.Logger) string {
+	if os.Geteuid() != 0 {
+		return ""
+	}
+	if err := os.MkdirAll(defaultStateDir, 0o755); err != nil {
+		log.Warn("cannot create the default state directory", "dir", defaultStateDir, "err", err)
+		return ""
+	}
+	return defaultStateDir
 }
 
 // printDefaultConfig writes the defaults as TOML.

@@ -149,7 +149,10 @@ func (e *Env) startDaemon(t *testing.T, cfg string, extra []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"netns", "exec", e.Netns, stapelBin, "run", "-c", cfg, "--control", e.Sock, "--pcap", e.PcapDir}
+	args := []string{"netns", "exec", e.Netns, stapelBin, "run", "-c", cfg, "--control", e.Sock, "--pcap", e.PcapDir,
+		// Its own state directory: never the machine's /var/lib/stapel.
+		// A --state-dir in extra comes later and wins.
+		"--state-dir", filepath.Join(e.Dir, "state")}
 	args = append(args, extra...)
 	cmd := exec.Command("ip", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf

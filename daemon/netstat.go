@@ -14,14 +14,17 @@ import (
 )
 
 // NetstatOf collects netstat's view of a host: its TCP connections and
-// listeners (with their states) and its interface counters. p may be nil.
-// (The stack does not enumerate UDP sockets yet, so no UDP rows.)
+// listeners (with their states), its UDP sockets (no state; Remote only
+// when connected) and its interface counters. p may be nil.
 func NetstatOf(s *stack.Stack, p *tcp.Protocol) tools.NetstatInfo {
 	info := tools.NetstatInfo{HostName: s.HostName()}
 	if p != nil {
 		for _, c := range p.Connections() {
 			info.Conns = append(info.Conns, tools.NetConn{Proto: "TCP", Local: c.Local, Remote: c.Remote, State: c.State.String()})
 		}
+	}
+	for _, u := range s.UDPEndpoints() {
+		info.Conns = append(info.Conns, tools.NetConn{Proto: "UDP", Local: u.Local, Remote: u.Remote})
 	}
 	for _, ifc := range s.Interfaces() {
 		st := ifc.Stats

@@ -53,6 +53,7 @@ func (t *udpTable) bind(c *UDPConn, laddr netip.AddrPort) (netip.AddrPort, error
 		return netip.AddrPort{}, ErrAddrInUse
 	}
 	ap := netip.AddrPortFrom(addr, port)
+	c.laddr = ap // under t.mu: udpInput and UDPEndpoints read it there
 	t.ports[port] = append(t.ports[port], c)
 	return ap, nil
 }

@@ -85,11 +85,10 @@ func (s *Stack) newUDP(laddr, raddr netip.AddrPort) (*UDPConn, error) {
 	}
 	c := &UDPConn{s: s, raddr: raddr, connected: raddr.IsValid(), maxBytes: s.p.udpRecvQueueBytes,
 		wake: make(chan struct{})}
-	ap, err := s.udp.bind(c, netip.AddrPortFrom(a, laddr.Port()))
-	if err != nil {
+	// bind sets c.laddr under the table lock.
+	if _, err := s.udp.bind(c, netip.AddrPortFrom(a, laddr.Port())); err != nil {
 		return nil, err
 	}
-	c.laddr = ap
 	return c, nil
 }
 

@@ -13,7 +13,7 @@ import (
 type NetConn struct {
 	Proto  string         `json:"proto"` // "TCP" or "UDP"
 	Local  netip.AddrPort `json:"local"`
-	Remote netip.AddrPort `json:"remote,omitzero"` // zero for UDP rows
+	Remote netip.AddrPort `json:"remote,omitzero"` // zero for unconnected UDP sockets
 	State  string         `json:"state,omitempty"` // LISTENING, ESTABLISHED, TIME_WAIT, ...
 }
 
@@ -56,8 +56,9 @@ var stateOrder = map[string]int{"LISTENING": 0}
 
 // FormatConnections renders "Active Connections" like W2K's netstat
 // (SPEC TOOL-NETSTAT): without -a listeners are hidden; listeners show
-// 0.0.0.0:port 0.0.0.0:0 and UDP rows *:*. Rows are sorted by protocol,
-// local then foreign address.
+// 0.0.0.0:port 0.0.0.0:0 and UDP rows *:* (a connected UDP socket shows
+// its peer) with no state. Rows are sorted by protocol, local then
+// foreign address, as Windows does.
 func FormatConnections(info NetstatInfo, o NetstatOptions) string {
 	var rows []NetConn
 	for _, c := range info.Conns {
@@ -91,7 +92,7 @@ func FormatConnections(info NetstatInfo, o NetstatOptions) string {
 	for _, c := range rows {
 		local := endpointName(c.Local, info.HostName, o.Numeric, true)
 		remote := "*:*"
-		if c.Proto != "UDP" {
+		if c.Proto != "UDP" || c.Remote.IsValid() {
 			remote = endpointName(c.Remote, info.HostName, o.Numeric, false)
 		}
 		line := fmt.Sprintf("  %-7s%-23s%-23s%s", c.Proto, local, remote, c.State)

@@ -16,6 +16,9 @@ var netstatSample = NetstatInfo{
 		{Proto: "TCP", Local: ap("198.18.0.2:7"), Remote: ap("198.18.0.1:40000"), State: "TIME_WAIT"},
 		{Proto: "TCP", Local: ap("0.0.0.0:19"), Remote: ap("0.0.0.0:0"), State: "LISTENING"},
 		{Proto: "UDP", Local: ap("0.0.0.0:7")},
+		{Proto: "UDP", Local: ap("198.18.0.2:1026"), Remote: ap("198.18.0.1:53")},
+		{Proto: "UDP", Local: ap("0.0.0.0:19")},
+		{Proto: "UDP", Local: ap("198.18.0.2:137")},
 	},
 	Interfaces: []IfCounters{
 		{Name: "lan0", RxBytes: 143090206, RxUnicast: 220367, RxNonUnicast: 1802, RxUnknownProtos: 1,
@@ -25,7 +28,8 @@ var netstatSample = NetstatInfo{
 }
 
 // SPEC: TOOL-NETSTAT (-an: Proto/Local/Foreign/State columns, listeners
-// as 0.0.0.0:port 0.0.0.0:0, UDP rows *:*)
+// as 0.0.0.0:port 0.0.0.0:0, UDP rows *:* with no state, sorted by local
+// address; a connected UDP socket shows its peer)
 func TestFormatConnectionsGolden(t *testing.T) {
 	got := FormatConnections(netstatSample, NetstatOptions{All: true, Numeric: true})
 	want := `
@@ -37,9 +41,26 @@ Active Connections
   TCP    198.18.0.2:7           198.18.0.1:40000       TIME_WAIT
   TCP    198.18.0.2:1025        198.18.0.1:80          ESTABLISHED
   UDP    0.0.0.0:7              *:*
+  UDP    0.0.0.0:19             *:*
+  UDP    198.18.0.2:137         *:*
+  UDP    198.18.0.2:1026        198.18.0.1:53
 `
 	if got != want {
 		t.Errorf("netstat -an:\n%s\nwant:\n%s", got, want)
+	}
+	// -a without -n: UDP ports by service name, foreign still *:*.
+	got = FormatConnections(netstatSample, NetstatOptions{All: true, Proto: "UDP"})
+	want = `
+Active Connections
+
+  Proto  Local Address          Foreign Address        State
+  UDP    stapel1:echo           *:*
+  UDP    stapel1:chargen        *:*
+  UDP    stapel1:netbios-ns     *:*
+  UDP    stapel1:1026           198.18.0.1:domain
+`
+	if got != want {
+		t.Errorf("netstat -a -p UDP:\n%s\nwant:\n%s", got, want)
 	}
 	// Without -a listeners (and UDP) are hidden; without -n local
 	// addresses are the host name and well-known ports are names.
@@ -55,7 +76,7 @@ Active Connections
 		t.Errorf("netstat:\n%s\nwant:\n%s", got, want)
 	}
 	got = FormatConnections(netstatSample, NetstatOptions{All: true, Numeric: true, Proto: "udp"})
-	if strings.Contains(got, "TCP") || !strings.Contains(got, "UDP    0.0.0.0:7") {
+	if strings.Contains(got, "TCP") || !strings.Contains(got, "UDP    0.0.0.0:7  ") {
 		t.Errorf("netstat -an -p udp:\n%s", got)
 	}
 }

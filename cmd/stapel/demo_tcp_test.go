@@ -9,7 +9,7 @@ import (
 
 // The demo's TCP section narrates the handshake, a delayed ACK after
 // 200 ms, duplicate ACKs and a fast retransmission of the lost segment,
-// and shows netstat with the TIME_WAIT entry.
+// and shows netstat with the TIME_WAIT entry and the UDP sockets.
 // SPEC: TCP-ACK-1, TCP-RTX-4, TCP-TW-1, TOOL-NETSTAT
 func TestDemoTCPSection(t *testing.T) {
 	code, out, errs := run("demo", "--pcap", filepath.Join(t.TempDir(), "d.pcap"), "--seed", "5")
@@ -31,6 +31,7 @@ func TestDemoTCPSection(t *testing.T) {
 		`hostb has all 16000 bytes in order`,
 		`TCP    198\.51\.100\.10:\d+ +203\.0\.113\.20:5001 +TIME_WAIT`,
 		`TCP    0\.0\.0\.0:5001 +0\.0\.0\.0:0 +LISTENING`,
+		`TCP    0\.0\.0\.0:5001 .*\n  UDP    0\.0\.0\.0:7 +\*:\*\n`, // hostb's simple services
 		`Segments Retransmitted += 1`,
 	} {
 		if !regexp.MustCompile(re).MatchString(sec) {

@@ -86,8 +86,19 @@ func (gvisorContender) Pair(p Path) (*Pair, error) {
 }
 
 // TAP opens the TAP device from inside ns and runs gVisor on it through
-// its fdbased endpoint (readv dispatch; no offloads, like Stapel's TAP).
+// its fdbased endpoint (readv dispatch, no offloads). gVisor has no offload
+// path for a TAP fd: fdbased turns on GSO (host or its own software GSO,
+// Options.GSOMaxSize/GVisorGSOEnabled) and the virtio-net header only when
+// the FD is a socket (AF_PACKET, as runsc uses on a veth), and tun.OpenTAP
+// opens without IFF_VNET_HDR. See tapOffloadNote.
 func (gvisorContender) TAP(ns, dev string, mtu int, addr netip.Prefix) (Host, func(), error) {
+	switch *gvisorLink {
+	case "packet":
+		return packetTAP(ns, dev, mtu, addr)
+	case "tap":
+	default:
+		return nil, nil, fmt.Errorf("-gvisor-tap %q: want packet or tap", *gvisorLink)
+	}
 	var fd int
 	err := inNetns(ns, func() error {
 		var err error
@@ -142,4 +153,28 @@ func (h *gvHost) Listen(port uint16) (net.Listener, error) {
 
 func (h *gvHost) Dial(ctx context.Context, dst netip.AddrPort) (net.Conn, error) {
 	return gonet.DialContextTCP(ctx, h.s, full(dst), ipv4.ProtocolNumber)
+}
+
+// tapOffloadNote says, under the table, how each stack met the kernel in
+// the TAP rows, so nobody reads them as like for like when they are not.
+func tapOffloadNote(cs []Contender, o options) string {
+	var st, gv bool
+	for _, c := range cs {
+		st = st || c.Name() == "Stapel"
+		gv = gv || c.Name() == "gVisor"
+	}
+	if !st || !gv || !needsKernel(o) {
+		return ""
+	}
+	stapel := "Stapel on a TAP with TSO and checksum offload (IFF_VNET_HDR)"
+	if !*stapelOffload {
+		stapel = "Stapel on a plain TAP (no offload)"
+	}
+	gvisor := "gVisor as runsc runs it: AF_PACKET on a veth with PACKET_VNET_HDR, host GSO, RX checksum offload\n" +
+		"  (its fdbased endpoint has no offload on a TAP fd; -gvisor-tap=tap runs it there plain)"
+	if *gvisorLink == "tap" {
+		gvisor = "gVisor on the TAP through fdbased, plain: it has no offload on a TAP fd\n" +
+			"  (-gvisor-tap=packet gives it runsc's AF_PACKET+GSO setup)"
+	}
+	return "TAP rows: " + stapel + ";\n" + gvisor + "."
 }

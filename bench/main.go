@@ -77,6 +77,9 @@ func main() {
 	}
 	rows := runAll(cs, o)
 	printTable(os.Stdout, cs, rows)
+	if n := tapOffloadNote(cs, o); n != "" {
+		fmt.Println(n)
+	}
 }
 
 // needsKernel: the TAP scenarios need namespaces even without the Linux column.

@@ -23,7 +23,7 @@ const (
 	tapName = "stpbt0" // TAP in nsK for the stack-vs-kernel runs
 )
 
-var allNamespaces = []string{nsA, nsB, nsK}
+var allNamespaces = []string{nsA, nsB, nsK, nsG}
 
 // run runs a command (ip, tc) and returns its error with its output.
 func run(args ...string) error {

@@ -216,47 +216,16 @@ func (rd *routingDemo) transfer(mid func()) error {
 		c   *tcp.Conn
 		err error
 	}
-	ch := make(chan res, 1)
-	before := rd.ctcp.Stats().OutSegs
-	go func() {
-		c, err := rd.ctcp.Dial(netip.AddrPort{}, netip.AddrPortFrom(rdServer.Addr(), 5001))
-		ch <- res{c, err}
-	}()
-	// As demo_tcp.go does: let the SYN leave with the clock stopped, run
-	// virtual time until the connection is established (callbacks only),
-	// then wait for Dial to return without moving the clock.
-	for deadline := time.Now().Add(10 * time.Second); rd.ctcp.Stats().OutSegs == before; {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("demo: hostc sent no SYN")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	established := func() bool {
-		for _, ci := range rd.ctcp.Connections() {
-			if ci.State == tcp.StateEstablished {
-				return true
-			}
-		}
-		return false
-	}
-	if !d.n.RunUntil(established, 30*time.Second) {
-		return fmt.Errorf("demo: hostc's connection was not established")
-	}
-	var r res
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		select {
-		case r = <-ch:
-		case <-time.After(time.Millisecond):
-			if time.Now().After(deadline) {
-				return fmt.Errorf("demo: Dial did not return")
-			}
-			d.n.Run(0)
-			continue
-		}
-		break
-	}
+	// StartDial hands the SYN to the network before it returns, with the
+	// clock stopped: no goroutine races the virtual clock.
+	c0, err := rd.ctcp.StartDial(netip.AddrPort{}, netip.AddrPortFrom(rdServer.Addr(), 5001))
+	r := res{c0, err}
 	if r.err != nil {
 		return fmt.Errorf("demo: connect to the server: %v", r.err)
+	}
+	established := func() bool { return r.c.State() == tcp.StateEstablished }
+	if !d.n.RunUntil(established, 30*time.Second) {
+		return fmt.Errorf("demo: hostc's connection was not established")
 	}
 	defer r.c.Close()
 	data := make([]byte, 60000)

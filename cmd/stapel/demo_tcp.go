@@ -180,20 +180,10 @@ func (d *demo) tcpDemo(ctx context.Context, seed int64) error {
 		c   *tcp.Conn
 		err error
 	}
-	ch := make(chan res, 1)
-	before := ta.Stats().OutSegs
-	go func() {
-		c, err := ta.DialContext(ctx, netip.AddrPort{}, netip.AddrPortFrom(demoB.Addr(), demoTCPPort))
-		ch <- res{c, err}
-	}()
-	// Let the SYN leave (in this goroutine's real time, clock stopped) so
-	// the run does not depend on scheduling.
-	for deadline := time.Now().Add(10 * time.Second); ta.Stats().OutSegs == before; {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("demo: hosta sent no SYN")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	// StartDial hands the SYN to the network before it returns, with the
+	// clock stopped: no goroutine races the virtual clock.
+	c0, err := ta.StartDial(netip.AddrPort{}, netip.AddrPortFrom(demoB.Addr(), demoTCPPort))
+	r := res{c0, err}
 	established := func(p *tcp.Protocol) bool {
 		for _, ci := range p.Connections() {
 			if ci.State == tcp.StateEstablished {
@@ -203,23 +193,8 @@ func (d *demo) tcpDemo(ctx context.Context, seed int64) error {
 		return false
 	}
 	// Both ends: hostb's socket is ready to accept once the ACK arrives.
-	if !d.n.RunUntil(func() bool { return established(ta) && established(tb) }, 30*time.Second) {
+	if r.err == nil && !d.n.RunUntil(func() bool { return established(ta) && established(tb) }, 30*time.Second) {
 		return fmt.Errorf("demo: hosta's connection was not established")
-	}
-	// Dial returns in its own goroutine; wait for it without moving the
-	// clock (only timers due now may run).
-	var r res
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		select {
-		case r = <-ch:
-		case <-time.After(time.Millisecond):
-			if time.Now().After(deadline) {
-				return fmt.Errorf("demo: Dial did not return")
-			}
-			d.n.Run(0)
-			continue
-		}
-		break
 	}
 	if r.err != nil {
 		return fmt.Errorf("demo: connect: %v", r.err)

@@ -120,14 +120,17 @@ func (p *Protocol) sendReset(id connID, s *segment) {
 const (
 	icmpDestUnreachable = 3
 	icmpFragNeeded      = 4
+	icmpTimeExceeded    = 11
 )
 
 // HandleICMP processes an ICMP error about a segment we sent: src and dst
 // are the original datagram's, quoted its first bytes of TCP header.
 // Fragmentation Needed lowers the MSS (TCP-PMTU-3); unreachables are soft
-// errors reported if the connection then times out (RFC 1122 §4.2.3.9).
+// errors reported if the connection then times out (RFC 1122 §4.2.3.9),
+// and so is Time Exceeded (a routing loop or too small a TTL), reported as
+// EHOSTUNREACH as other stacks do.
 func (p *Protocol) HandleICMP(typ, code uint8, mtu int, src, dst netip.Addr, quoted []byte) {
-	if len(quoted) < 8 || typ != icmpDestUnreachable {
+	if len(quoted) < 8 || (typ != icmpDestUnreachable && typ != icmpTimeExceeded) {
 		return
 	}
 	sport := uint16(quoted[0])<<8 | uint16(quoted[1])
@@ -142,6 +145,10 @@ func (p *Protocol) HandleICMP(typ, code uint8, mtu int, src, dst netip.Addr, quo
 	defer c.unlock()
 	if c.state == StateClosed || seqLT(seq, c.sndUna) || seqGT(seq, c.sndMax) {
 		return // RFC 5927: must quote a sequence number in flight
+	}
+	if typ == icmpTimeExceeded {
+		c.soft = ErrHostUnreachable
+		return
 	}
 	switch code {
 	case icmpFragNeeded:

@@ -106,6 +106,24 @@ func TestSoftErrorOnConnect(t *testing.T) {
 	}
 }
 
+// Time Exceeded during connect is a soft error too (SPEC ICMP-7; issue 5:
+// TTL-exceeded messages reach the sockets they concern), reported at
+// timeout as EHOSTUNREACH instead of ETIMEDOUT.
+func TestSoftErrorTimeExceeded(t *testing.T) {
+	n := newFakeNet(time.Millisecond, 1)
+	a := n.host(addrA, DefaultParams(), 1)
+	c := a.dialNB(t, netip.AddrPortFrom(addrX, 80))
+	c.mu.Lock()
+	iss := c.iss
+	c.mu.Unlock()
+	q := []byte{byte(c.id.local.Port() >> 8), byte(c.id.local.Port()), 0, 80, byte(iss >> 24), byte(iss >> 16), byte(iss >> 8), byte(iss)}
+	a.p.HandleICMP(11, 0, 0, addrA, addrX, q)
+	n.run(time.Minute)
+	if _, err := c.Read(nil); !errors.Is(err, syscall.EHOSTUNREACH) {
+		t.Fatalf("error %v, want EHOSTUNREACH", err)
+	}
+}
+
 // Deadlines use the injected clock; ctx cancels a dial.
 func TestDeadlinesAndCancel(t *testing.T) {
 	pr := newPair(t, time.Millisecond, DefaultParams(), DefaultParams(), 22)

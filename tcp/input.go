@@ -77,6 +77,12 @@ func (c *Conn) input(s *segment) {
 	c.noteTimestamp(s)
 	// 2. RST (RFC 5961 §3: exact match resets, in-window gets a challenge ACK).
 	if s.has(flagRST) {
+		if c.state == StateTimeWait {
+			// RFC 1337: a RST must not cut TIME-WAIT short. A peer that
+			// already closed answers our ACK of its retransmitted FIN
+			// with a RST; TIME-WAIT has to outlive exactly that.
+			return
+		}
 		if s.h.seq != c.rcvNxt {
 			c.ackNow = true
 			return

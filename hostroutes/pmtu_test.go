@@ -11,7 +11,7 @@ import (
 // router's repeats of the same ICMP change nothing, the count stays 1.
 func TestKB6TraceNextHopMTU320(t *testing.T) {
 	tb, clk := newTable(DefaultMaxIcmpHostRoutes)
-	client := netip.MustParseAddr("198.18.45.12") // CLIENT 10.102.45.12 mapped
+	client := netip.MustParseAddr("198.18.45.12") // the trace's CLIENT, mapped into 198.18.0.0/15
 	// Frame 011: quoted header total length 373, Next-Hop MTU 0x140.
 	if got := tb.UpdatePMTU(client, 0x140, 373, 1500); got != 320 {
 		t.Fatalf("PMTU after frame 011 = %d, want 320", got)

@@ -69,22 +69,7 @@ func cmdRoute(args []string, stdout, stderr io.Writer) error {
 func cmdTracert(args []string, stdout, stderr io.Writer) error {
 	w := &winArgs{args: args}
 	var o tools.TracertOptions
-	host := ""
-	for {
-		name, sw, ok, err := w.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if !sw {
-			if host != "" {
-				return usagef("Bad parameter %s.", name)
-			}
-			host = name
-			continue
-		}
+	host, err := w.parse(func(name string) (err error) {
 		var n int64
 		switch name {
 		case "d":
@@ -98,9 +83,10 @@ func cmdTracert(args []string, stdout, stderr io.Writer) error {
 		default:
 			return usagef("Bad option -%s.", name)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	dst, err := netip.ParseAddr(host)
 	if err != nil || !dst.Is4() {
@@ -119,22 +105,7 @@ func cmdTracert(args []string, stdout, stderr io.Writer) error {
 func cmdPathping(args []string, stdout, stderr io.Writer) error {
 	w := &winArgs{args: args}
 	var o tools.PathpingOptions
-	host := ""
-	for {
-		name, sw, ok, err := w.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if !sw {
-			if host != "" {
-				return usagef("Bad parameter %s.", name)
-			}
-			host = name
-			continue
-		}
+	host, err := w.parse(func(name string) (err error) {
 		var n int64
 		switch name {
 		case "n":
@@ -154,9 +125,10 @@ func cmdPathping(args []string, stdout, stderr io.Writer) error {
 		default:
 			return usagef("Bad option -%s.", name)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	dst, err := netip.ParseAddr(host)
 	if err != nil || !dst.Is4() {

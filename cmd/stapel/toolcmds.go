@@ -56,6 +56,29 @@ func (w *winArgs) next() (name string, sw bool, ok bool, err error) {
 	return "", false, false, nil
 }
 
+// parse walks the arguments: each switch goes to onSwitch (which reads its
+// value with w.value or w.intValue), and the one positional argument, the
+// target host, is returned. A second positional argument is an error, as
+// in the Windows tools.
+func (w *winArgs) parse(onSwitch func(name string) error) (host string, err error) {
+	for {
+		name, sw, ok, err := w.next()
+		if err != nil || !ok {
+			return host, err
+		}
+		if !sw {
+			if host != "" {
+				return "", usagef("Bad parameter %s.", name)
+			}
+			host = name
+			continue
+		}
+		if err := onSwitch(name); err != nil {
+			return "", err
+		}
+	}
+}
+
 func (w *winArgs) value(sw string) (string, error) {
 	if w.i >= len(w.args) {
 		return "", usagef("Value must be supplied for option %s.", sw)
@@ -88,22 +111,7 @@ func cmdPing(args []string, stdout, stderr io.Writer) error {
 	w := &winArgs{args: args}
 	var o tools.PingOptions
 	o.Size = tools.DefaultPingSize
-	host := ""
-	for {
-		name, sw, ok, err := w.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if !sw {
-			if host != "" {
-				return usagef("Bad parameter %s.", name)
-			}
-			host = name
-			continue
-		}
+	host, err := w.parse(func(name string) (err error) {
 		var n int64
 		switch name {
 		case "t":
@@ -130,9 +138,10 @@ func cmdPing(args []string, stdout, stderr io.Writer) error {
 		default:
 			return usagef("Bad option -%s.", name)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if host == "" {
 		return usagef("IP address must be specified.")

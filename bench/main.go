@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -44,8 +45,21 @@ func main() {
 	flag.BoolVar(&o.glue, "stapel-glue", true, "join Stapel's tcp package to its stack in the harness (false: n/a until the stack does it)")
 	flag.IntVar(&o.window, "stapel-window", 0, "Stapel's TcpWindowSize in bytes (0 = whitepaper default, about 17520 on Ethernet)")
 	flag.BoolVar(&o.verbose, "v", false, "log each measurement as it finishes")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	o.only = set(only)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	var cs []Contender
 	want := set(contenders)

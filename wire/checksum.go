@@ -15,7 +15,19 @@ import (
 // one's-complement sum is the same modulo 0xffff whatever the word size,
 // so this does four times fewer additions than the 16-bit definition.
 func Sum(b []byte, initial uint32) uint32 {
-	acc := uint64(initial)
+	if len(b) >= vectorMin && haveVector {
+		// The vector kernel sums a prefix of whole 64-byte blocks; an
+		// even-length prefix keeps the tail's byte positions, so the
+		// scalar loop finishes from there.
+		n := len(b) &^ 63
+		return sumScalar(b[n:], uint64(initial)+uint64(sumVector(b[:n])))
+	}
+	return sumScalar(b, uint64(initial))
+}
+
+// sumScalar is Sum without the vector kernel.
+func sumScalar(b []byte, initial uint64) uint32 {
+	acc := initial
 	var c uint64
 	// 64 bytes per iteration: the add-with-carry chain is the critical
 	// path, so amortising the loop overhead is what pays (about 1.4x over

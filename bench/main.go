@@ -98,7 +98,7 @@ func main() {
 
 // needsKernel: the TAP scenarios need namespaces even without the Linux column.
 func needsKernel(o options) bool {
-	return len(o.only) == 0 || o.only["tap"]
+	return len(o.only) == 0 || o.only["tap"] || o.only["tapin"] || o.only["tapout"]
 }
 
 func set(s string) map[string]bool {

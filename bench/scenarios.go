@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -40,10 +41,10 @@ func scenarios() []scenario {
 		{"bulk65535", "bulk, in-memory link, MTU 65535", "Mbit/s", true, func(c Contender, o options) cell {
 			return bulkPair(c, Path{MTU: 65535}, o.bytes, o.limit)
 		}},
-		{"tap", "bulk over TAP, stack → kernel", "Mbit/s", true, func(c Contender, o options) cell {
+		{"tapout", "bulk over TAP, stack → kernel", "Mbit/s", true, func(c Contender, o options) cell {
 			return bulkTAP(c, o, true)
 		}},
-		{"tap", "bulk over TAP, kernel → stack", "Mbit/s", true, func(c Contender, o options) cell {
+		{"tapin", "bulk over TAP, kernel → stack", "Mbit/s", true, func(c Contender, o options) cell {
 			return bulkTAP(c, o, false)
 		}},
 		{"cps", "conn/s (connect, 1-byte echo, close)", "conn/s", true, func(c Contender, o options) cell {
@@ -86,13 +87,13 @@ func scenarioKeys() []string {
 			ks = append(ks, s.key)
 		}
 	}
-	return ks
+	return append(ks, "tap") // both TAP directions
 }
 
 func runAll(cs []Contender, o options) []row {
 	var rows []row
 	for _, s := range scenarios() {
-		if len(o.only) > 0 && !o.only[s.key] {
+		if len(o.only) > 0 && !o.only[s.key] && !(o.only["tap"] && strings.HasPrefix(s.key, "tap")) {
 			continue
 		}
 		r := row{name: s.name, unit: s.unit, higher: s.high, cells: map[string]cell{}}

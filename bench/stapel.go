@@ -101,7 +101,7 @@ func (c stapelContender) TAP(ns, dev string, mtu int, addr netip.Prefix) (Host, 
 	}
 	return h, func() {
 		if *stapelOffloadStats {
-			fmt.Fprintf(os.Stderr, "  Stapel TAP %s offloads %+v: %+v\n", dev, d.Offloads(), d.OffloadStats())
+			fmt.Fprintf(os.Stderr, "  Stapel TAP %s offloads %+v: %+v\n  link %+v\n  TCP %+v\n", dev, d.Offloads(), d.OffloadStats(), d.Stats(), h.tcp.Stats())
 		}
 		h.st.Close()
 	}, nil

@@ -178,7 +178,11 @@ func (c *Conn) Read(b []byte) (int, error) {
 }
 
 // windowUpdate sends a window update once reading has opened the window
-// by two segments or half the buffer (RFC 1122 §4.2.3.3); mu is held.
+// by two segments or half the buffer (RFC 1122 §4.2.3.3), and only while
+// the window the peer still has is at most half of what we could offer:
+// with more left, the peer is not held back, and the ACKs its data draws
+// carry the new edge anyway. A bulk receiver that keeps up thus sends no
+// pure window updates, only ACKs; mu is held.
 func (c *Conn) windowUpdate() {
 	if !c.state.synchronized() || c.finRcvd {
 		return
@@ -188,7 +192,7 @@ func (c *Conn) windowUpdate() {
 	if seqGT(c.rcvAdv, c.rcvNxt) {
 		cur = int(c.rcvAdv - c.rcvNxt)
 	}
-	if free-cur >= 2*c.sndMSS || free-cur >= c.rcvCap/2 {
+	if (free-cur >= 2*c.sndMSS || free-cur >= c.rcvCap/2) && cur <= free/2 {
 		c.ackNow = true
 		c.output()
 	}

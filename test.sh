@@ -272,6 +272,9 @@ step "install test packages" install_packages
 step "gofmt" check_gofmt
 step "go vet" go vet ./...
 step "go test -race (incl. interop)" run_tests
+# The race detector allocates, so the zero-allocation checks of the data
+# path skip under it; they run here once more without it.
+step "allocation checks (no -race)" go test -count=1 -run 'NoAllocs|ZeroAllocs' ./wire/... ./tcp/... ./hostroutes/... ./stack/... ./link/...
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
 	step "fuzz ($FUZZTIME per target)" run_fuzz
 fi

@@ -11,7 +11,7 @@ import (
 // Each in-process contender moves every byte over a clean and over an
 // impaired path (bulk checks the count and EOF).
 func TestInProcessBulk(t *testing.T) {
-	for _, c := range []Contender{stapelContender{glue: true}, gvisorContender{}} {
+	for _, c := range []Contender{stapelContender{}, gvisorContender{}} {
 		for _, p := range []Path{{MTU: 1500}, {MTU: 1500, Delay: 2 * time.Millisecond, Loss: 0.01, Seed: 7}} {
 			pair, err := c.Pair(p)
 			if err != nil {
@@ -27,7 +27,7 @@ func TestInProcessBulk(t *testing.T) {
 }
 
 func TestInProcessCPSAndIdle(t *testing.T) {
-	for _, c := range []Contender{stapelContender{glue: true}, gvisorContender{}} {
+	for _, c := range []Contender{stapelContender{}, gvisorContender{}} {
 		pair, err := c.Pair(Path{MTU: 1500})
 		if err != nil {
 			t.Fatal(err)
@@ -40,14 +40,6 @@ func TestInProcessCPSAndIdle(t *testing.T) {
 			t.Errorf("%s idle: %v", c.Name(), err)
 		}
 		pair.Close()
-	}
-}
-
-// Without the glue the Stapel contender says so instead of failing.
-func TestStapelNotIntegrated(t *testing.T) {
-	ce := bulkPair(stapelContender{glue: false}, Path{MTU: 1500}, 1<<10, time.Second)
-	if ce.ok || ce.note != "n/a (TCP not integrated)" {
-		t.Errorf("cell = %+v", ce)
 	}
 }
 

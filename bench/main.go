@@ -23,7 +23,6 @@ type options struct {
 	runs       int
 	only       map[string]bool // scenario keys; empty = all
 	skipLinux  bool
-	glue       bool
 	window     int
 	verbose    bool
 }
@@ -42,7 +41,6 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 1, "runs per figure; the table shows the median")
 	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: "+strings.Join(scenarioKeys(), ","))
 	flag.StringVar(&contenders, "contenders", "stapel,gvisor,linux", "comma-separated contenders")
-	flag.BoolVar(&o.glue, "stapel-glue", true, "join Stapel's tcp package to its stack in the harness (false: n/a until the stack does it)")
 	flag.IntVar(&o.window, "stapel-window", 0, "Stapel's TcpWindowSize in bytes (0 = whitepaper default, about 17520 on Ethernet)")
 	flag.BoolVar(&o.verbose, "v", false, "log each measurement as it finishes")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -64,7 +62,17 @@ func main() {
 	var cs []Contender
 	want := set(contenders)
 	if want["stapel"] {
-		cs = append(cs, stapelContender{glue: o.glue, window: o.window})
+		profiles := []string{*stapelProfile}
+		if *stapelProfile == "both" {
+			profiles = []string{"default", "modern"}
+		}
+		for _, p := range profiles {
+			if _, err := profileParams(p); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(2)
+			}
+			cs = append(cs, stapelContender{profile: p, window: o.window})
+		}
 	}
 	if want["gvisor"] {
 		cs = append(cs, gvisorContender{})

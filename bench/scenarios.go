@@ -145,9 +145,6 @@ func failed(err error) cell {
 	if errors.Is(err, errNotApplicable) {
 		return cell{note: "n/a"}
 	}
-	if errors.Is(err, errTCPNotIntegrated) {
-		return cell{note: errTCPNotIntegrated.Error()}
-	}
 	return cell{note: "error: " + err.Error()}
 }
 

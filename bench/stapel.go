@@ -20,16 +20,20 @@ import (
 // link.Pipe (plus the harness's impaired path, impair.go) between two stacks, or a
 // link/tap Device.
 type stapelContender struct {
-	// glue lets the harness join tcp.Protocol to the stack itself (see
-	// stapeltcp.go) while the stack does not do it; false reports every
-	// Stapel figure as "n/a (TCP not integrated)".
-	glue bool
+	// profile is the TCP parameter set ("default" or "modern", see
+	// stapeltcp.go); the column is named after it.
+	profile string
 	// window overrides TcpWindowSize (0 = the whitepaper default, ≈17520
 	// bytes on Ethernet).
 	window int
 }
 
-func (stapelContender) Name() string { return "Stapel" }
+func (c stapelContender) Name() string {
+	if c.profile == "modern" {
+		return "Stapel modern"
+	}
+	return "Stapel"
+}
 
 // Memory is this process's Go heap and stacks.
 func (stapelContender) Memory() (uint64, error) { return goMemory(), nil }
@@ -47,12 +51,12 @@ func (c stapelContender) newHost(ep link.Endpoint, addr netip.Prefix, static []s
 		st.Close()
 		return nil, fmt.Errorf("stapel AddInterface: %w", err)
 	}
-	t, diag, err := stapelTCP(st, uint64(seed), c.glue, c.window)
+	t, err := stapelTCP(st, uint64(seed), c.profile, c.window)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &stapelHost{st: st, tcp: t, addr: addr.Addr(), diag: diag}, nil
+	return &stapelHost{st: st, tcp: t, addr: addr.Addr()}, nil
 }
 
 func (c stapelContender) Pair(p Path) (*Pair, error) {
@@ -82,9 +86,6 @@ func (c stapelContender) Pair(p Path) (*Pair, error) {
 // TAP opens the device from a thread inside ns (link/tap keeps working from
 // any goroutine afterwards).
 func (c stapelContender) TAP(ns, dev string, mtu int, addr netip.Prefix) (Host, func(), error) {
-	if !c.glue {
-		return nil, nil, errTCPNotIntegrated
-	}
 	var d *tap.Device
 	err := inNetns(ns, func() error {
 		var err error
@@ -119,13 +120,18 @@ type stapelHost struct {
 	st   *stack.Stack
 	tcp  *tcp.Protocol
 	addr netip.Addr
-	diag func() string
 }
 
 func (h *stapelHost) Addr() netip.Addr { return h.addr }
 
-// Diagnose reports segments lost inside the host (see tcpGlue).
-func (h *stapelHost) Diagnose() string { return h.diag() }
+// Diagnose reports datagrams the stack could not send, if any.
+func (h *stapelHost) Diagnose() string {
+	st := h.st.Stats()
+	if st.IPOutDiscards == 0 && st.IPOutNoRoutes == 0 && st.LinkTxErrors == 0 {
+		return ""
+	}
+	return fmt.Sprintf("stack: %d output discards, %d without route, %d link errors", st.IPOutDiscards, st.IPOutNoRoutes, st.LinkTxErrors)
+}
 
 func (h *stapelHost) Listen(port uint16) (net.Listener, error) {
 	return h.tcp.Listen(netip.AddrPortFrom(h.addr, port), 0)

@@ -15,7 +15,6 @@ func TestStapelDiag(t *testing.T) {
 	if prof == "" {
 		t.Skip("set STAPEL_DIAG=default or modern")
 	}
-	*stapelProfile = prof
 	paths := []Path{{MTU: 1500}, {MTU: 65535}, {MTU: 1500, Delay: 25 * time.Millisecond}, {MTU: 1500, Delay: 25 * time.Millisecond, Loss: 0.01, Seed: 1}}
 	if os.Getenv("STAPEL_DIAG_BIG") != "" {
 		paths = paths[1:2]
@@ -24,7 +23,7 @@ func TestStapelDiag(t *testing.T) {
 		paths = paths[0:1]
 	}
 	for _, p := range paths {
-		c := stapelContender{glue: true}
+		c := stapelContender{profile: prof}
 		pair, err := c.Pair(p)
 		if err != nil {
 			t.Fatal(err)

@@ -59,7 +59,19 @@ func printTable(w io.Writer, cs []Contender, rows []row) {
 	for _, c := range cs {
 		hdr = append(hdr, c.Name())
 	}
-	hdr = append(hdr, "Stapel/gVisor", "Stapel/Linux")
+	// A ratio pair per Stapel column (the whitepaper and modern profiles).
+	var stapels []string
+	for _, c := range cs {
+		if strings.HasPrefix(c.Name(), "Stapel") {
+			stapels = append(stapels, c.Name())
+		}
+	}
+	if len(stapels) == 0 {
+		stapels = []string{"Stapel"}
+	}
+	for _, st := range stapels {
+		hdr = append(hdr, st+"/gVisor", st+"/Linux")
+	}
 	fmt.Fprintln(tw, strings.Join(hdr, "\t"))
 	for _, r := range rows {
 		f := []string{r.name, r.unit}
@@ -72,8 +84,10 @@ func printTable(w io.Writer, cs []Contender, rows []row) {
 			}
 			f = append(f, txt)
 		}
-		st := r.cells["Stapel"]
-		f = append(f, ratio(st, r.cells["gVisor"]), ratio(st, r.cells["Linux"]))
+		for _, name := range stapels {
+			st := r.cells[name]
+			f = append(f, ratio(st, r.cells["gVisor"]), ratio(st, r.cells["Linux"]))
+		}
 		fmt.Fprintln(tw, strings.Join(f, "\t"))
 	}
 	tw.Flush()

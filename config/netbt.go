@@ -71,6 +71,10 @@ type NetBT struct {
 	EnableLmhosts bool
 	// Act as WINS proxy for broadcast queries.
 	EnableProxy bool
+	// Workgroup (or domain) registered as the group name workgroup[00]; the computer name is Tcpip Hostname, upper-cased, first 15 characters.
+	Workgroup string
+	// LMHOSTS file read when EnableLmhosts is set (NBT-3); empty = none, so the machine's own lmhosts under DatabasePath is never read unless named here.
+	LmhostsFile string
 }
 
 func defaultNetBT() NetBT {
@@ -100,5 +104,6 @@ func defaultNetBT() NetBT {
 		TryAllIPAddrs:               true,
 		WinsDownTimeout:             15000,
 		EnableLmhosts:               true,
+		Workgroup:                   "WORKGROUP",
 	}
 }

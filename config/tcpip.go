@@ -169,6 +169,8 @@ type Tcpip struct {
 	InitialCongestionWindow int
 	// Stapel: "whitepaper" keeps the Windows 2000 defaults; "modern" turns on window scaling, timestamps, a 4 MiB window, IW10 and CUBIC, then applies only the keys set to non-default values.
 	TcpProfile string
+	// Stapel: Hosts file the DNS resolver reads (DNS-1 step 2, DNS-2 step 1); empty = none, so the machine's own hosts file under DatabasePath is never read unless named here.
+	HostsFile string
 }
 
 func defaultTcpip() Tcpip {

@@ -148,6 +148,9 @@ func (v *validator) netbt() {
 	if n.ScopeId != "" && n.ScopeId != "*" && !validDomain(n.ScopeId) {
 		v.errf("NetBT.Parameters.ScopeId = %q: want a dotted name or \"*\"", n.ScopeId)
 	}
+	if len(n.Workgroup) > 15 || strings.ContainsAny(n.Workgroup, "\x00.*") {
+		v.errf("NetBT.Parameters.Workgroup = %q: want at most 15 characters, no '.' or '*'", n.Workgroup)
+	}
 }
 
 func (v *validator) services() {

@@ -186,6 +186,12 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		if s.iperfOp(ctx, c, br, req) { // iperfops.go
 			return
 		}
+		if s.dnsOp(ctx, c, req) { // dnsops.go
+			return
+		}
+		if s.nbtstatOp(ctx, c, req) { // netbtops.go
+			return
+		}
 		writeResp(c, Response{Error: fmt.Sprintf("unknown op %q", req.Op)})
 	}
 }

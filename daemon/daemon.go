@@ -142,6 +142,12 @@ func Start(o Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
+	if err := startNetBT(d.st, cfg, host, o.Logger); err != nil { // netbt.go
+		return nil, err
+	}
+	if err := d.startDNS(host); err != nil { // dns.go
+		return nil, err
+	}
 	d.sock = o.Control
 	if d.sock == "" {
 		d.sock = os.Getenv(control.EnvSocket)
@@ -298,6 +304,7 @@ func (d *Daemon) Close() error {
 			d.services.Close()
 		}
 		if d.st != nil {
+			stopNetBT(d.st) // netbt.go: release the names while the stack can send
 			d.st.Close()
 		}
 		for _, f := range d.files {

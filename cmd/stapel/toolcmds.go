@@ -294,6 +294,9 @@ func cmdIPConfig(args []string, stdout, stderr io.Writer) error {
 			all = true
 			continue
 		}
+		if sw && (name == "displaydns" || name == "flushdns") {
+			return ipconfigDNS(w, name, stdout) // nslookup.go
+		}
 		return usagef("unknown option %q", name)
 	}
 	ctx, cancel := signalContext()

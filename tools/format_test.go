@@ -178,3 +178,15 @@ func TestMaskString(t *testing.T) {
 		}
 	}
 }
+
+// A named target reads "NAME [ADDR]" in ping's header, as on Windows.
+// SPEC: TOOL-PING
+func TestPingHeaderNamed(t *testing.T) {
+	got := FormatPingHeaderName("host.example.test", ipB, 32)
+	if want := "\nPinging host.example.test [203.0.113.20] with 32 bytes of data:\n\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := Target("", ipB); got != "203.0.113.20" {
+		t.Errorf("Target without name = %q", got)
+	}
+}

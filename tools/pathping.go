@@ -16,6 +16,7 @@ type PathpingOptions struct {
 	Period  time.Duration // -p, between probes, default 250 ms
 	Timeout time.Duration // -w, default 3 s
 	NoDNS   bool          // -n
+	Name    string        // the name the user gave, for the header
 }
 
 // WithDefaults fills zero fields.
@@ -50,7 +51,7 @@ type HopStats struct {
 // forwards).
 func RunPathping(ctx context.Context, h Host, local, dst netip.Addr, o PathpingOptions, w io.Writer) ([]HopStats, error) {
 	o = o.WithDefaults()
-	fmt.Fprintf(w, "\nTracing route to %s\nover a maximum of %d hops:\n", dst, o.MaxHops)
+	fmt.Fprintf(w, "\nTracing route to %s\nover a maximum of %d hops:\n", Target(o.Name, dst), o.MaxHops)
 	fmt.Fprintf(w, "  0  %s\n", local)
 	var addrs []netip.Addr
 	to := TracertOptions{MaxHops: o.MaxHops, Timeout: o.Timeout, Probes: 1}.WithDefaults()

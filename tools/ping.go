@@ -27,6 +27,9 @@ type PingOptions struct {
 	Timeout    time.Duration `json:"timeout"`    // -w
 	Continuous bool          `json:"continuous"` // -t
 	Interval   time.Duration `json:"interval"`   // between probe starts
+	// Name is the host name the user gave, if not an address: the header
+	// then reads "Pinging NAME [ADDR]" as on Windows.
+	Name string `json:"name,omitempty"`
 }
 
 // WithDefaults fills zero fields with the Windows defaults.

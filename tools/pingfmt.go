@@ -10,7 +10,21 @@ import (
 
 // FormatPingHeader is the first line block of ping.
 func FormatPingHeader(dst netip.Addr, size int) string {
-	return fmt.Sprintf("\nPinging %s with %d bytes of data:\n\n", dst, size)
+	return FormatPingHeaderName("", dst, size)
+}
+
+// FormatPingHeaderName is FormatPingHeader for a target the user named.
+func FormatPingHeaderName(name string, dst netip.Addr, size int) string {
+	return fmt.Sprintf("\nPinging %s with %d bytes of data:\n\n", Target(name, dst), size)
+}
+
+// Target is how the Windows tools name a destination: "NAME [ADDR]" when
+// the user gave a name, else the address.
+func Target(name string, dst netip.Addr) string {
+	if name == "" {
+		return dst.String()
+	}
+	return fmt.Sprintf("%s [%s]", name, dst)
 }
 
 // FormatProbe is the line printed for one probe (with newline).
@@ -85,7 +99,7 @@ func RunPing(ctx context.Context, h Host, dst netip.Addr, o PingOptions, w io.Wr
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	io.WriteString(w, FormatPingHeader(dst, o.Size))
+	io.WriteString(w, FormatPingHeaderName(o.Name, dst, o.Size))
 	st := &PingStats{}
 	err := h.Ping(ctx, dst, o, func(r ProbeResult) {
 		st.Add(r)

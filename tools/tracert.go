@@ -16,6 +16,7 @@ type TracertOptions struct {
 	NoDNS   bool          // -d (Stapel resolves no names either way)
 	Probes  int           // probes per hop, 3
 	Size    int           // echo payload, 32
+	Name    string        // the name the user gave, for the header
 }
 
 // WithDefaults fills zero fields.
@@ -93,7 +94,7 @@ func FormatHop(hp Hop) string {
 // returns the hops it found.
 func RunTracert(ctx context.Context, h Host, dst netip.Addr, o TracertOptions, w io.Writer) ([]Hop, error) {
 	o = o.WithDefaults()
-	fmt.Fprintf(w, "\nTracing route to %s\nover a maximum of %d hops:\n\n", dst, o.MaxHops)
+	fmt.Fprintf(w, "\nTracing route to %s\nover a maximum of %d hops:\n\n", Target(o.Name, dst), o.MaxHops)
 	var hops []Hop
 	for ttl := 1; ttl <= o.MaxHops; ttl++ {
 		hp, err := TraceHop(ctx, h, dst, ttl, o)

@@ -88,16 +88,17 @@ func cmdTracert(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dst, err := netip.ParseAddr(host)
-	if err != nil || !dst.Is4() {
-		return usagef("Unable to resolve target system name %s.", host)
-	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	cl := client(w.control)
 	if err := cl.Check(ctx); err != nil {
 		return err
 	}
+	dst, name, err := resolveHost(ctx, cl, host)
+	if err != nil {
+		return usagef("Unable to resolve target system name %s.", host)
+	}
+	o.Name = name
 	_, err = tools.RunTracert(ctx, cl, dst, o, stdout)
 	return err
 }
@@ -130,10 +131,6 @@ func cmdPathping(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dst, err := netip.ParseAddr(host)
-	if err != nil || !dst.Is4() {
-		return usagef("Unable to resolve target system name %s.", host)
-	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	cl := client(w.control)
@@ -141,6 +138,11 @@ func cmdPathping(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dst, name, err := resolveHost(ctx, cl, host)
+	if err != nil {
+		return usagef("Unable to resolve target system name %s.", host)
+	}
+	o.Name = name
 	local := localFor(info, dst)
 	_, err = tools.RunPathping(ctx, cl, local, dst, o, stdout)
 	return err

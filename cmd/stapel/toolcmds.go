@@ -146,14 +146,17 @@ func cmdPing(args []string, stdout, stderr io.Writer) error {
 	if host == "" {
 		return usagef("IP address must be specified.")
 	}
-	dst, err := netip.ParseAddr(host)
-	if err != nil || !dst.Is4() {
-		fmt.Fprintf(stdout, "Ping request could not find host %s. Please check the name and try again.\n", host)
-		return exitError{1}
-	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	cl := client(w.control)
+	// A name is resolved by the daemon; failing that (no daemon
+	// included), ping says what Windows says about an unknown host.
+	dst, name, err := resolveHost(ctx, cl, host)
+	if err != nil {
+		fmt.Fprintf(stdout, "Ping request could not find host %s. Please check the name and try again.\n", host)
+		return exitError{1}
+	}
+	o.Name = name
 	if err := cl.Check(ctx); err != nil {
 		return err
 	}
@@ -379,15 +382,11 @@ func cmdNC(args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() != 2 {
 			return usagef("needs HOST PORT")
 		}
-		a, err := netip.ParseAddr(fs.Arg(0))
-		if err != nil || !a.Is4() {
-			return usagef("bad host %q (an IPv4 address)", fs.Arg(0))
-		}
 		p, err := strconv.ParseUint(fs.Arg(1), 10, 16)
 		if err != nil || p == 0 {
 			return usagef("bad port %q", fs.Arg(1))
 		}
-		remote = netip.AddrPortFrom(a, uint16(p))
+		remote = netip.AddrPortFrom(netip.Addr{}, uint16(p)) // the host is resolved below
 		if *udp {
 			o.Linger = time.Second
 		}
@@ -397,6 +396,13 @@ func cmdNC(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
+	if !*listen {
+		a, _, err := resolveHost(ctx, client(*sock), fs.Arg(0))
+		if err != nil {
+			return fmt.Errorf("%s: forward host lookup failed: %w", fs.Arg(0), err)
+		}
+		remote = netip.AddrPortFrom(a, remote.Port())
+	}
 	if !*udp {
 		cl := client(*sock)
 		var (

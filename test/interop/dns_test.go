@@ -46,6 +46,7 @@ func startDnsmasq(t *testing.T, e *Env) string {
 		"--local=/test/", "--local-ttl=600", "--log-queries", "--log-facility="+logPath,
 		"--host-record=host.example.test,198.51.100.7",
 		"--host-record=web.search.test,198.51.100.8",
+		"--host-record=peer.example.test,"+linuxIP,
 		"--ptr-record=1.0.18.198.in-addr.arpa,ns.example.test",
 		"--txt-record=big.example.test,"+bigTXT+","+bigTXT+","+bigTXT)
 	t.Cleanup(p.Stop)
@@ -215,4 +216,26 @@ func TestDNSNslookupServerArg(t *testing.T) {
 		n, log := queries(logPath, "A", "host.example.test")
 		return n == 2, log
 	})
+}
+
+// TestDNSToolsResolveNames: ping and tracert take a host name, resolved
+// through the daemon's resolver, and name it as Windows does.
+// SPEC: DNS-1, TOOL-PING
+func TestDNSToolsResolveNames(t *testing.T) {
+	t.Parallel()
+	e := Start(t, Options{Config: dnsConfig, Timeout: 90 * time.Second})
+	startDnsmasq(t, e)
+	r := e.Tool(t, 30*time.Second, "ping", "-n", "2", "peer.example.test")
+	if r.Err != nil || !strings.Contains(r.Stdout, "Pinging peer.example.test ["+linuxIP+"] with 32 bytes of data:") ||
+		strings.Count(r.Stdout, "Reply from "+linuxIP+": bytes=32") != 2 {
+		t.Errorf("ping peer.example.test: %v\n%s", r.Err, r.Output())
+	}
+	r = e.Tool(t, 30*time.Second, "tracert", "-d", "-h", "2", "peer")
+	if r.Err != nil || !strings.Contains(r.Stdout, "Tracing route to peer ["+linuxIP+"]") || !strings.Contains(r.Stdout, linuxIP) {
+		t.Errorf("tracert peer: %v\n%s", r.Err, r.Output())
+	}
+	r = e.Tool(t, 30*time.Second, "ping", "-n", "1", "nosuch.example.test")
+	if !strings.Contains(r.Stdout, "Ping request could not find host nosuch.example.test. Please check the name and try again.") {
+		t.Errorf("ping nosuch.example.test: %v\n%s", r.Err, r.Output())
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/stapel-net/stapel/clock"
@@ -268,13 +269,32 @@ func openTAP(ifc config.Interface, offload bool, log *slog.Logger) (link.Endpoin
 	// DisableTaskOffload=0 (the default) lets the TAP carry TSO
 	// super-frames with checksum offload; a capture or fault wrapper
 	// hides the offload again, so those see ordinary frames.
-	dev, err := tap.OpenConfig(tap.Config{Name: ifc.TapName(), MAC: mac, Offload: offload})
+	// Several queues (IFF_MULTI_QUEUE), one reader goroutine each: the
+	// kernel's flow hash spreads flows over them and the stack's receive
+	// path takes no exclusive lock, so flows are handled on several cores.
+	cfg := tap.Config{Name: ifc.TapName(), MAC: mac, Offload: offload, Queues: tapQueues()}
+	dev, err := tap.OpenConfig(cfg)
+	if err != nil && cfg.Queues > 1 {
+		// An existing single-queue TAP or a kernel without multiqueue
+		// support: fall back to the one queue that always works.
+		log.Info("tap: multiqueue refused, using one queue", "interface", ifc.Name, "queues", cfg.Queues, "err", err)
+		cfg.Queues = 1
+		dev, err = tap.OpenConfig(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
-	log.Info("tap attached", "interface", ifc.Name, "tap", dev.Name(), "created", dev.Created(), "offloads", fmt.Sprintf("%+v", dev.Offloads()))
+	log.Info("tap attached", "interface", ifc.Name, "tap", dev.Name(), "created", dev.Created(), "queues", cfg.Queues,
+		"offloads", fmt.Sprintf("%+v", dev.Offloads()))
 	return dev, nil
 }
+
+// maxTapQueues bounds the TAP queues the daemon opens: past a few, more
+// reader goroutines than cores only add scheduling.
+const maxTapQueues = 4
+
+// tapQueues is how many queues a TAP gets: min(GOMAXPROCS, maxTapQueues).
+func tapQueues() int { return min(runtime.GOMAXPROCS(0), maxTapQueues) }
 
 // Host is the daemon's stack as the tools see it.
 func (d *Daemon) Host() *stackhost.Host { return d.host }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/stapel-net/stapel/clock"
@@ -44,7 +45,10 @@ type arpEntry struct {
 	mac     wire.MAC
 	typ     ARPType
 	created time.Time // when it was resolved
-	lastRef time.Time // last outgoing datagram (created if none yet)
+	// lastRef is the last outgoing datagram's time (created if none yet)
+	// as an offset from created: atomic, since senders holding only the
+	// read lock record it (lookupLocked).
+	lastRef atomic.Int64
 	timer   clock.Timer
 	tries   int
 	pending [][]byte // datagrams with maxLinkHeader headroom (SPEC ARP-6)
@@ -103,7 +107,7 @@ func (c *arpCache) resolveLocked(ip netip.Addr, d []byte, forwarded bool) (wire.
 	e := c.m[ip]
 	if e != nil && e.typ != ARPIncomplete {
 		if e.typ == ARPDynamic && d != nil {
-			e.lastRef = s.clk.Now()
+			e.touch(s.clk.Now())
 		}
 		return e.mac, true
 	}
@@ -126,6 +130,28 @@ func (c *arpCache) resolveLocked(ip netip.Addr, d []byte, forwarded bool) (wire.
 	e.pending = append(e.pending, copyDatagram(d))
 	e.local = append(e.local, !forwarded)
 	return wire.MAC{}, false
+}
+
+// lookupLocked is resolveLocked's hit path for a sender that may hold
+// only the read lock: the MAC of a resolved entry, marked referenced
+// (SPEC ARP-3); false if the entry is missing or incomplete.
+func (c *arpCache) lookupLocked(ip netip.Addr) (wire.MAC, bool) {
+	e := c.m[ip]
+	if e == nil || e.typ == ARPIncomplete {
+		return wire.MAC{}, false
+	}
+	if e.typ == ARPDynamic {
+		e.touch(c.ifc.s.clk.Now())
+	}
+	return e.mac, true
+}
+
+// touch records a use of the entry at now.
+func (e *arpEntry) touch(now time.Time) {
+	off := int64(now.Sub(e.created))
+	if e.lastRef.Load() != off { // spare the cache line when unchanged
+		e.lastRef.Store(off)
+	}
 }
 
 // Fragments of one datagram count as that datagram against the ARP-6
@@ -205,7 +231,8 @@ func (c *arpCache) completeLocked(e *arpEntry, mac wire.MAC) {
 		return
 	}
 	e.typ = ARPDynamic
-	e.created, e.lastRef = now, now
+	e.created = now
+	e.lastRef.Store(0)
 	if e.timer != nil {
 		e.timer.Stop()
 	}
@@ -217,7 +244,7 @@ func (c *arpCache) completeLocked(e *arpEntry, mac wire.MAC) {
 	pending := e.pending
 	e.pending, e.local = nil, nil
 	for _, p := range pending {
-		e.lastRef = now // SPEC ARP-3: an outgoing datagram used it
+		e.touch(now) // SPEC ARP-3: an outgoing datagram used it
 		c.ifc.transmitLocked(mac, p, maxLinkHeader)
 	}
 }
@@ -230,7 +257,7 @@ func (e *arpEntry) expiry(L, R time.Duration) time.Time {
 	if L >= R {
 		return e.created.Add(L)
 	}
-	exp := e.lastRef.Add(L)
+	exp := e.created.Add(time.Duration(e.lastRef.Load())).Add(L)
 	if capAt := e.created.Add(R); capAt.Before(exp) {
 		exp = capAt
 	}
@@ -277,7 +304,7 @@ func (c *arpCache) sendRequestLocked(ip netip.Addr) {
 func (ifc *Interface) sendARPLocked(dst wire.MAC, a *wire.ARP) {
 	b := ifc.arp.buf[:]
 	a.Put(b[maxLinkHeader:])
-	ifc.writeFrameLocked(dst, wire.EtherTypeARP, b, maxLinkHeader)
+	ifc.writeFrame(dst, wire.EtherTypeARP, b, maxLinkHeader)
 }
 
 // arpInputLocked handles a received ARP packet (RFC 826 merge, SPEC

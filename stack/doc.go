@@ -33,21 +33,58 @@
 //
 // # Locking
 //
-// One mutex, Stack.mu, guards the network-layer state: interfaces,
-// addresses, routes, ARP caches, reassembly, the ICMP token bucket and the
-// shared transmit buffers. Receive processing takes it for link, ARP and IP
-// work, then releases it before handing a datagram to ICMP, UDP or a
-// registered transport, so those may send (re-taking it) without
-// deadlock. Endpoint.WriteFrame never calls back into the stack, so frames
-// are written with the lock held. UDP sockets have their own lock
-// (udpTable.mu, then UDPConn.mu; udpTable.mu may take Stack.mu briefly,
-// never the reverse). Counters are atomics. Datagrams to our own addresses
-// are queued and delivered from a clock callback, never synchronously, so
-// a transport sending to itself is not re-entered.
+// Stack.mu, a sync.RWMutex, guards the network-layer state: interfaces,
+// addresses, routes, ARP caches, reassembly, the ICMP token bucket, the
+// loopback queue, the RCEs and s.txBuf. Only configuration changes, timer
+// callbacks and the slow paths write-lock it; the per-packet paths take
+// the read lock, so flows on different cores (TAP queues, transport
+// goroutines) do not serialise on it:
+//
+//   - Receive (rxFrameMeta): the link filter and a valid option-less,
+//     unfragmented datagram unicast to one of our addresses (ipInputFast)
+//     run under the read lock. ARP, broadcasts and multicasts, options,
+//     fragments (reassembly), forwarding and errors release it and take
+//     the write lock (ipInputLocked), re-checking that the interface is
+//     still there.
+//   - Send (send: WriteIP, WriteIPBuf, UDP): route, source, MTU, ARP hit
+//     and the IP header are done under the read lock (planLocked with
+//     shared set), which changes nothing but atomics: IP IDs (ipID), an
+//     ARP entry's last use (arpEntry.lastRef), counters. What would change
+//     state (loopback delivery, copies of broadcasts to our sockets, an
+//     ARP miss, a local "fragmentation needed") makes planLocked return
+//     errSlowPath before counting anything, and send repeats it under the
+//     write lock. Either way the frame is then written with no stack lock
+//     held (txPlan.transmit): link endpoints are safe for concurrent use,
+//     the buffer is the caller's (WriteIPBuf) or pooled (txBufPool), and
+//     fragments are cut into a pooled buffer (fragBufPool). Frames of one
+//     flow stay in order because its sender serialises its own sends
+//     (TCP's send lock; one goroutine per UDP write). The learned-route
+//     table's mutex is skipped while it is empty (learnedAny). A UDP
+//     socket without a source address sending behind a default gateway
+//     first takes the write lock briefly to note the RCE (routeNoted).
+//   - Slow paths that build datagrams in s.txBuf (ICMP, echo, router
+//     discovery, forwarding, ARP, queued ARP datagrams) hold the write
+//     lock through the frame write (sendLocked). Endpoint.WriteFrame never
+//     calls back into the stack, so that cannot deadlock.
+//
+// Nothing holding Stack.mu (read or write) takes it again: Go's RWMutex
+// blocks a second read lock while a writer waits. Receive processing
+// releases it before handing a datagram to ICMP, UDP or a registered
+// transport, so those may send without deadlock.
+//
+// Lock order (outer first): Stack.addMu (AddInterface/RemoveInterface),
+// then Stack.mu (read or write), then hostroutes.Table's own mutex, then
+// the link endpoint's locks (a TAP queue's write lock, taken in
+// WriteFrame: with no stack lock on the fast path, under the write lock
+// on the slow paths). UDP sockets have their own locks (udpTable.mu, then
+// UDPConn.mu); udpTable.mu may take Stack.mu briefly, never the reverse.
+// Counters (Stats, per-interface) are atomics. Datagrams to our own
+// addresses are queued and delivered from a clock callback, never
+// synchronously, so a transport sending to itself is not re-entered.
 //
 // Every timer (ARP retries and aging, duplicate address probes, media
 // sense damping, reassembly, socket deadlines) comes from the injected
-// clock; the stack never advances it. Timer callbacks take Stack.mu.
+// clock; the stack never advances it. Timer callbacks take the write lock.
 //
 // # Choices where SPEC is silent
 //

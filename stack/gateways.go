@@ -3,6 +3,8 @@ package stack
 import (
 	"net/netip"
 	"slices"
+
+	"github.com/stapel-net/stapel/hostroutes"
 )
 
 // Default gateways (SPEC IP-6) and dead gateway detection (SPEC §9.5).
@@ -67,7 +69,7 @@ func (s *Stack) resolveLocked(dst, srcHint netip.Addr) (Route, bool) {
 	if !ok || !rt.Gateway.IsValid() || rt.Dst.Bits() == 32 {
 		return rt, ok
 	}
-	if e, ok := s.learned.Lookup(dst); ok && e.Gateway.IsValid() {
+	if e, ok := s.learnedLookup(dst); ok && e.Gateway.IsValid() {
 		if ifc, a := s.onLinkLocked(e.Gateway); ifc != nil {
 			return Route{Dst: netip.PrefixFrom(dst, 32), Gateway: e.Gateway, IfIndex: ifc.index, IfAddr: a,
 				Metric: rt.Metric, Kind: RouteRedirect}, true
@@ -83,6 +85,15 @@ func (s *Stack) resolveLocked(dst, srcHint netip.Addr) (Route, bool) {
 		}
 	}
 	return rt, true
+}
+
+// learnedLookup is s.learned.Lookup without its mutex while the table is
+// surely empty (the common case, on the per-packet path).
+func (s *Stack) learnedLookup(dst netip.Addr) (hostroutes.Entry, bool) {
+	if !s.learnedAny.Load() {
+		return hostroutes.Entry{}, false
+	}
+	return s.learned.Lookup(dst)
 }
 
 // DeadGateway is TCP's report that a connection to dst has retransmitted
@@ -137,6 +148,15 @@ func (s *Stack) DeadGateway(dst netip.Addr) bool {
 	s.log.Warn("dead gateway detection: default gateway changed", "from", active.String(), "to", next.String(),
 		"moved", moved, "rces", len(s.rces.m))
 	return true
+}
+
+// needsRCELocked: routing to dst would make noteRCELocked record an RCE.
+func (s *Stack) needsRCELocked(dst netip.Addr) bool {
+	if _, ok := s.local[dst]; ok || !dst.Is4() || isLoopback(dst) {
+		return false
+	}
+	rt, ok := s.resolveLocked(dst, netip.Addr{})
+	return ok && rt.Dst.Bits() == 0 && rt.Kind != RouteRedirect
 }
 
 // noteRCELocked records that a transport routes to dst (Route), so dead

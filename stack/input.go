@@ -33,39 +33,73 @@ func (s *Stack) rxFrameMeta(ifc *Interface, frame []byte, off *rxOffload) {
 		ifc.ctr.rxErrors.Add(1)
 		return
 	}
+	s.mu.RLock()
+	if ifc.removed {
+		s.mu.RUnlock()
+		return
+	}
+	// SPEC LINK-3: software receive filter.
+	if eh.Dst != ifc.mac && !eh.Dst.IsBroadcast() && !(eh.Dst.IsMulticast() && ifc.mcastMACs[eh.Dst] > 0) {
+		s.mu.RUnlock()
+		inc(&s.st.LinkRxFiltered)
+		return
+	}
+	ifc.ctr.rxBytes.Add(uint64(len(frame)))
+	linkBcast := eh.Dst.IsBroadcast() || eh.Dst.IsMulticast()
+	if linkBcast {
+		ifc.ctr.rxNonUnicast.Add(1)
+	} else {
+		ifc.ctr.rxUnicast.Add(1)
+	}
+	if eh.Type == wire.EtherTypeIPv4 && !linkBcast {
+		d := delivery{off: off}
+		if s.ipInputFast(ifc, payload, &d) {
+			s.mu.RUnlock()
+			s.deliver(&d)
+			return
+		}
+	}
+	s.mu.RUnlock()
+	if eh.Type != wire.EtherTypeARP && eh.Type != wire.EtherTypeIPv4 {
+		inc(&s.st.LinkRxUnknownType)
+		ifc.ctr.rxUnknown.Add(1)
+		return
+	}
+	// Slow path: ARP, broadcasts, options, fragments, forwarding, errors.
 	s.mu.Lock()
 	if ifc.removed {
 		s.mu.Unlock()
 		return
 	}
-	// SPEC LINK-3: software receive filter.
-	if eh.Dst != ifc.mac && !eh.Dst.IsBroadcast() && !(eh.Dst.IsMulticast() && ifc.mcastMACs[eh.Dst] > 0) {
-		s.mu.Unlock()
-		inc(&s.st.LinkRxFiltered)
-		return
-	}
-	ifc.ctr.rxBytes.Add(uint64(len(frame)))
-	if eh.Dst.IsMulticast() {
-		ifc.ctr.rxNonUnicast.Add(1)
-	} else {
-		ifc.ctr.rxUnicast.Add(1)
-	}
-	switch eh.Type {
-	case wire.EtherTypeARP:
+	if eh.Type == wire.EtherTypeARP {
 		ifc.arpInputLocked(&eh, payload)
 		s.mu.Unlock()
-	case wire.EtherTypeIPv4:
-		d := delivery{off: off}
-		ok := s.ipInputLocked(ifc, eh.Dst.IsBroadcast() || eh.Dst.IsMulticast(), payload, &d)
-		s.mu.Unlock()
-		if ok {
-			s.deliver(&d)
-		}
-	default:
-		s.mu.Unlock()
-		inc(&s.st.LinkRxUnknownType)
-		ifc.ctr.rxUnknown.Add(1)
+		return
 	}
+	d := delivery{off: off}
+	ok := s.ipInputLocked(ifc, linkBcast, payload, &d)
+	s.mu.Unlock()
+	if ok {
+		s.deliver(&d)
+	}
+}
+
+// ipInputFast is ipInputLocked's common case, needing only the read lock:
+// a valid option-less, unfragmented datagram unicast to one of our
+// addresses from a plausible source. Anything else returns false,
+// uncounted, for ipInputLocked under the write lock.
+func (s *Stack) ipInputFast(ifc *Interface, b []byte, d *delivery) bool {
+	h, payload, err := wire.ParseIPv4(b)
+	if err != nil || len(h.Options) > 0 || h.MF || h.FragOff != 0 ||
+		h.Src.IsMulticast() || h.Src == limitedBroadcast || isLoopback(h.Src) || isLoopback(h.Dst) {
+		return false
+	}
+	if _, ok := s.local[h.Dst]; !ok {
+		return false
+	}
+	inc(&s.st.IPInReceives)
+	*d = delivery{hdr: h, raw: b[:h.TotalLen], payload: payload, ifIndex: ifc.index, off: d.off}
+	return true
 }
 
 // ipInputLocked validates a datagram and decides its fate (SPEC IP-1):

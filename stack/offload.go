@@ -68,9 +68,9 @@ func (s *Stack) offloadCandidate(ifc *Interface, frame []byte) bool {
 	if err != nil || h.Protocol != wire.ProtoTCP || len(h.Options) > 0 || h.MF || h.FragOff != 0 {
 		return false
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	_, local := s.local[h.Dst]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	return local
 }
 
@@ -89,43 +89,33 @@ func (ifc *Interface) tsoMaxLocked() int {
 	return min(of.MaxGSOSize, maxDatagram)
 }
 
-// sendGSOLocked sends the TCP super-segment d (r.buf holds it after the
-// headroom) through the device's TSO, or cut in software if the device
-// lost it; each piece takes the next IP ID.
-func (s *Stack) sendGSOLocked(ifc *Interface, rt Route, r *txReq, d []byte, needARP bool, mtu int) error {
+// gsoSegs checks the TCP super-segment in r.buf (segLen bytes after the
+// headroom, a 20-byte IP header in front) against the device and mtu and
+// returns the number of pieces it will be cut into.
+func (s *Stack) gsoSegs(ifc *Interface, r *txReq, segLen, mtu int) (int, error) {
 	ihl := wire.IPv4MinHeaderLen
-	if len(d) > ifc.tsoMaxLocked() || len(d) < ihl+wire.TCPMinHeaderLen {
+	if ihl+segLen > ifc.tsoMaxLocked() || segLen < wire.TCPMinHeaderLen {
 		inc(&s.st.IPOutDiscards)
-		return ErrMessageTooLong
+		return 0, ErrMessageTooLong
 	}
-	thl := int(d[ihl+12]>>4) * 4
-	payload := len(d) - ihl - thl
+	thl := int(r.buf[txHeadroom+12]>>4) * 4
+	payload := segLen - thl
 	if thl < wire.TCPMinHeaderLen || payload <= 0 || r.gso+ihl+thl > mtu {
 		inc(&s.st.IPOutDiscards)
-		return ErrInvalid
+		return 0, ErrInvalid
 	}
-	segs := (payload + r.gso - 1) / r.gso
-	s.ipID += uint16(segs - 1) // the device numbers the pieces from the header's ID
-	dstMAC, ok := wire.MAC{}, true
-	if needARP {
-		next := r.dst
-		if rt.Gateway.IsValid() {
-			next = rt.Gateway
-		}
-		// Rare (TCP's SYN resolved the neighbour; an in-use entry is
-		// re-resolved after ArpCacheMinReferencedLife): queued, the
-		// super-segment later goes out as IP fragments, which is correct.
-		dstMAC, ok = ifc.arp.resolveLocked(next, d, r.forwarded)
-		if !ok {
-			return nil
-		}
-	}
-	off := txHeadroom - ihl
+	return (payload + r.gso - 1) / r.gso, nil
+}
+
+// writeGSO writes the TCP super-segment buf[off:] through the device's
+// TSO (or cut in software if the device lost it). No lock needed.
+func (ifc *Interface) writeGSO(dstMAC wire.MAC, buf []byte, off, gsoSize, segs int) error {
+	s := ifc.s
 	eh := wire.EthernetHeader{Dst: dstMAC, Src: ifc.mac, Type: wire.EtherTypeIPv4}
 	start := off - eh.Len()
-	eh.Put(r.buf[start:off])
-	frame := r.buf[start : off+len(d)]
-	if err := link.WriteOffloaded(ifc.ep, frame, link.GSOInfo{Type: link.GSOTCPv4, SegSize: r.gso}); err != nil {
+	eh.Put(buf[start:off])
+	frame := buf[start:]
+	if err := link.WriteOffloaded(ifc.ep, frame, link.GSOInfo{Type: link.GSOTCPv4, SegSize: gsoSize}); err != nil {
 		inc(&s.st.LinkTxErrors)
 		ifc.ctr.txErrors.Add(1)
 		return err

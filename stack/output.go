@@ -2,7 +2,9 @@ package stack
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
+	"sync"
 
 	"github.com/stapel-net/stapel/wire"
 )
@@ -32,17 +34,88 @@ type errFragNeeded struct{ mtu int }
 func (e errFragNeeded) Error() string { return "fragmentation needed" }
 
 // txSegLocked returns n bytes of the transmit buffer for the transport
-// segment, leaving room in front for the IP and link headers.
+// segment, leaving room in front for the IP and link headers. s.txBuf is
+// only used under the write lock, with sendLocked.
 func (s *Stack) txSegLocked(n int) []byte {
 	return s.txBuf[txHeadroom : txHeadroom+n]
 }
 
+// txBufPool holds transmit buffers (headroom and the largest datagram)
+// for senders that do not hold the write lock (WriteIP, UDP).
+var txBufPool = sync.Pool{New: func() any {
+	b := make([]byte, txHeadroom+maxDatagram)
+	return &b
+}}
+
+// fragBufPool holds the buffer transmitMTU cuts fragments into, so
+// senders fragmenting at once do not share one.
+var fragBufPool = sync.Pool{New: func() any {
+	b := make([]byte, maxLinkHeader+maxIPHeader+maxDatagram)
+	return &b
+}}
+
+// txPlan is a datagram that planLocked routed and put the IP header on,
+// ready for the link: r.buf[off:end] to dstMAC on ifc.
+type txPlan struct {
+	ifc      *Interface // nil: nothing to write (looped back, or queued for ARP)
+	dstMAC   wire.MAC
+	off, end int
+	mtu      int
+	gsoSize  int // > 0: a TCP super-segment of gsoSegs pieces for the device
+	gsoSegs  int
+}
+
+// errSlowPath is planLocked's answer under the read lock when the
+// datagram needs stack state changed (loopback queue, broadcast copies,
+// an ARP miss, a local "fragmentation needed"): retry with the write lock.
+var errSlowPath = errors.New("stack: needs the write lock")
+
 // sendLocked routes and transmits the datagram whose segment (segLen
-// bytes) is in the transmit buffer. It is the single exit of the IP layer.
+// bytes) is in r.buf (nil: s.txBuf) with the write lock held, frame
+// writes included. Used by the slow paths (ICMP, forwarding); transports
+// and UDP use send.
 func (s *Stack) sendLocked(r *txReq, segLen int) error {
 	if !r.forwarded {
 		inc(&s.st.IPOutRequests)
 	}
+	var p txPlan
+	if err := s.planLocked(r, segLen, false, &p); err != nil || p.ifc == nil {
+		return err
+	}
+	return p.transmit(r.buf)
+}
+
+// send is sendLocked for a caller that holds no stack lock and owns
+// r.buf: the datagram is planned under the read lock (the write lock if
+// planLocked asks for it) and written to the link with no lock held, so
+// flows on other cores neither wait for this one's syscall nor for each
+// other. Frames of one flow keep their order as long as its sender
+// serialises its calls (TCP's send lock, one goroutine per UDP write).
+func (s *Stack) send(r *txReq, segLen int) error {
+	inc(&s.st.IPOutRequests)
+	var p txPlan
+	r0 := *r // planLocked fills in r.src and r.ttl; a retry starts over
+	s.mu.RLock()
+	err := s.planLocked(r, segLen, true, &p)
+	s.mu.RUnlock()
+	if err == errSlowPath {
+		*r = r0
+		s.mu.Lock()
+		err = s.planLocked(r, segLen, false, &p)
+		s.mu.Unlock()
+	}
+	if err != nil || p.ifc == nil {
+		return err
+	}
+	return p.transmit(r.buf)
+}
+
+// planLocked does the IP layer's work for a datagram (route, source,
+// link destination, MTU, header) and says in p what to write. It is the
+// single exit of the IP layer. shared: only the read lock is held; then
+// it changes no stack state and returns errSlowPath, before counting
+// anything, where it would.
+func (s *Stack) planLocked(r *txReq, segLen int, shared bool, p *txPlan) error {
 	if r.buf == nil {
 		r.buf = s.txBuf
 	}
@@ -60,13 +133,16 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 	}
 	// Own addresses and 127/8 loop back internally (SPEC IP-16).
 	if _, ok := s.local[r.dst]; ok || isLoopback(r.dst) {
+		if shared {
+			return errSlowPath
+		}
 		if !r.src.IsValid() {
 			r.src = r.dst
 			if isLoopback(r.dst) {
 				r.src = loopbackAddr
 			}
 		}
-		d := s.putIPHeaderLocked(r, ihl, segLen)
+		d := s.putIPHeader(r, ihl, segLen, 1)
 		s.loop.enqueueLocked(d)
 		return nil
 	}
@@ -80,13 +156,16 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 		inc(&s.st.IPOutNoRoutes)
 		return ErrNoRoute
 	}
-	if !r.src.IsValid() || r.src.IsUnspecified() {
-		r.src = rt.IfAddr
-	}
 	// Link destination: broadcast, multicast or ARP for the next hop.
 	var dstMAC wire.MAC
 	needARP := false
 	bcast := rt.Kind == RouteBroadcast || r.dst == limitedBroadcast || ifc.isSubnetBroadcastLocked(r.dst)
+	if shared && (bcast || r.dst.IsMulticast()) {
+		return errSlowPath // copies go to our own sockets
+	}
+	if !r.src.IsValid() || r.src.IsUnspecified() {
+		r.src = rt.IfAddr
+	}
 	switch {
 	case bcast:
 		dstMAC = wire.BroadcastMAC
@@ -105,14 +184,23 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 		needARP = true
 	}
 	mtu := ifc.mtu
-	if !r.forwarded && !bcast && !r.dst.IsMulticast() && s.learned.Len() > 0 {
+	if !r.forwarded && !bcast && !r.dst.IsMulticast() && s.learnedAny.Load() {
 		mtu = s.learned.PathMTU(r.dst, ifc.mtu) // ICMP-6: learned path MTU
 	}
-	d := s.putIPHeaderLocked(r, ihl, segLen)
-	if len(d) > mtu && r.gso > 0 && !bcast && !r.dst.IsMulticast() && ihl == wire.IPv4MinHeaderLen {
-		return s.sendGSOLocked(ifc, rt, r, d, needARP, mtu)
+	gso := ihl+segLen > mtu && r.gso > 0 && !bcast && !r.dst.IsMulticast() && ihl == wire.IPv4MinHeaderLen
+	if !gso && ihl+segLen > mtu && r.df && shared {
+		return errSlowPath
 	}
-	if len(d) > mtu && r.df {
+	segs := 1
+	if gso {
+		n, err := s.gsoSegs(ifc, r, segLen, mtu)
+		if err != nil {
+			return err
+		}
+		segs = n
+	}
+	d := s.putIPHeader(r, ihl, segLen, segs)
+	if !gso && len(d) > mtu && r.df {
 		inc(&s.st.IPFragFails)
 		inc(&s.st.IPOutFragNeeded)
 		if r.forwarded {
@@ -134,25 +222,46 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 		if rt.Gateway.IsValid() {
 			next = rt.Gateway
 		}
-		mac, ok := ifc.arp.resolveLocked(next, d, r.forwarded)
-		if !ok {
-			return nil // queued (or dropped and counted) pending resolution
+		var mac wire.MAC
+		if shared {
+			if mac, ok = ifc.arp.lookupLocked(next); !ok {
+				return errSlowPath
+			}
+		} else if mac, ok = ifc.arp.resolveLocked(next, d, r.forwarded); !ok {
+			// Queued (or dropped and counted) pending resolution. Rare for
+			// a super-segment (TCP's SYN resolved the neighbour): it later
+			// goes out as IP fragments, which is correct.
+			return nil
 		}
 		dstMAC = mac
 	}
-	off := txHeadroom - ihl
-	return ifc.transmitMTULocked(dstMAC, r.buf[:off+len(d)], off, mtu)
+	*p = txPlan{ifc: ifc, dstMAC: dstMAC, off: txHeadroom - ihl, end: txHeadroom + segLen, mtu: mtu}
+	if gso {
+		p.gsoSize, p.gsoSegs = r.gso, segs
+	}
+	return nil
 }
 
-// putIPHeaderLocked writes the IP header in front of the segment and
-// returns the whole datagram (a slice of the transmit buffer).
-func (s *Stack) putIPHeaderLocked(r *txReq, ihl, segLen int) []byte {
+// transmit writes a planned datagram (buf[p.off:p.end]) to the link. It
+// needs no stack lock: it touches only the interface's fixed fields, its
+// endpoint (safe for concurrent use), atomics and a pooled buffer.
+func (p *txPlan) transmit(buf []byte) error {
+	if p.gsoSegs > 0 {
+		return p.ifc.writeGSO(p.dstMAC, buf[:p.end], p.off, p.gsoSize, p.gsoSegs)
+	}
+	return p.ifc.transmitMTU(p.dstMAC, buf[:p.end], p.off, p.mtu)
+}
+
+// putIPHeader writes the IP header in front of the segment and returns
+// the whole datagram (a slice of r.buf). ids IP IDs are reserved: a
+// super-segment's pieces take consecutive ones.
+func (s *Stack) putIPHeader(r *txReq, ihl, segLen, ids int) []byte {
 	if r.ttl == 0 {
 		r.ttl = s.p.defaultTTL
 	}
 	id := r.id
 	if !r.forwarded {
-		id = s.nextIPIDLocked()
+		id = s.nextIPIDs(ids)
 	}
 	h := wire.IPv4Header{
 		TOS: r.tos, TotalLen: uint16(ihl + segLen), ID: id, DF: r.df, MF: r.mf, FragOff: r.fragOff,
@@ -167,17 +276,17 @@ func (s *Stack) putIPHeaderLocked(r *txReq, ihl, segLen int) []byte {
 // the interface MTU if needed (SPEC IP-20). buf must have at least
 // maxLinkHeader bytes of headroom before off.
 func (ifc *Interface) transmitLocked(dstMAC wire.MAC, buf []byte, off int) error {
-	return ifc.transmitMTULocked(dstMAC, buf, off, ifc.mtu)
+	return ifc.transmitMTU(dstMAC, buf, off, ifc.mtu)
 }
 
-// transmitMTULocked is transmitLocked fragmenting to mtu (≤ the
-// interface MTU): the path MTU learned for the destination.
-func (ifc *Interface) transmitMTULocked(dstMAC wire.MAC, buf []byte, off, mtu int) error {
+// transmitMTU is transmitLocked fragmenting to mtu (≤ the interface
+// MTU): the path MTU learned for the destination. It needs no lock.
+func (ifc *Interface) transmitMTU(dstMAC wire.MAC, buf []byte, off, mtu int) error {
 	s := ifc.s
 	d := buf[off:]
 	mtu = min(mtu, ifc.mtu)
 	if len(d) <= mtu {
-		return ifc.writeFrameLocked(dstMAC, wire.EtherTypeIPv4, buf, off)
+		return ifc.writeFrame(dstMAC, wire.EtherTypeIPv4, buf, off)
 	}
 	h, payload, err := wire.ParseIPv4(d)
 	if err != nil {
@@ -188,6 +297,9 @@ func (ifc *Interface) transmitMTULocked(dstMAC wire.MAC, buf []byte, off, mtu in
 		inc(&s.st.IPFragFails)
 		return ErrNeedsFragmentation
 	}
+	fbp := fragBufPool.Get().(*[]byte)
+	defer fragBufPool.Put(fbp)
+	fb := *fbp
 	var optBuf [40]byte
 	first := true
 	n := 0
@@ -209,11 +321,10 @@ func (ifc *Interface) transmitMTULocked(dstMAC wire.MAC, buf []byte, off, mtu in
 		fh.FragOff = h.FragOff + pos
 		fh.MF = h.MF || !last
 		fh.TotalLen = uint16(fihl + chunk)
-		fb := s.fragBuf
 		foff := maxLinkHeader
 		fh.Put(fb[foff : foff+fihl])
 		copy(fb[foff+fihl:], payload[pos:pos+chunk])
-		if err := ifc.writeFrameLocked(dstMAC, wire.EtherTypeIPv4, fb[:foff+fihl+chunk], foff); err != nil {
+		if err := ifc.writeFrame(dstMAC, wire.EtherTypeIPv4, fb[:foff+fihl+chunk], foff); err != nil {
 			return err
 		}
 		n++
@@ -225,9 +336,10 @@ func (ifc *Interface) transmitMTULocked(dstMAC wire.MAC, buf []byte, off, mtu in
 	return nil
 }
 
-// writeFrameLocked puts the link header in front of buf[off:] and writes
-// the frame: DIX, or 802.3 SNAP when ArpUseEtherSNAP is set (SPEC LINK-2).
-func (ifc *Interface) writeFrameLocked(dstMAC wire.MAC, et wire.EtherType, buf []byte, off int) error {
+// writeFrame puts the link header in front of buf[off:] and writes the
+// frame: DIX, or 802.3 SNAP when ArpUseEtherSNAP is set (SPEC LINK-2).
+// It needs no lock (see transmit).
+func (ifc *Interface) writeFrame(dstMAC wire.MAC, et wire.EtherType, buf []byte, off int) error {
 	s := ifc.s
 	eh := wire.EthernetHeader{Dst: dstMAC, Src: ifc.mac, Type: et, SNAP: s.p.arpSNAP}
 	start := off - eh.Len()

@@ -92,6 +92,7 @@ func (s *Stack) FlushLearnedRoutes() int { return s.learned.Flush() }
 // expired entries leave the table (and its count) even if never looked
 // up again.
 func (s *Stack) armSweepLocked() {
+	s.learnedAny.Store(true) // every addition to s.learned arms the sweep
 	next, ok := s.learned.NextExpiry()
 	if !ok {
 		return
@@ -110,6 +111,7 @@ func (s *Stack) sweepLearned() {
 	s.learned.Sweep()
 	s.mu.Lock()
 	s.rces.sweep = nil
+	s.learnedAny.Store(s.learned.Len() > 0) // additions happen under s.mu
 	if !s.closed {
 		s.armSweepLocked()
 	}

@@ -47,8 +47,9 @@ type Stack struct {
 
 	// addMu serializes AddInterface/RemoveInterface; taken before mu.
 	addMu sync.Mutex
-	// mu guards the network-layer state below (see doc.go).
-	mu        sync.Mutex
+	// mu guards the network-layer state below (see doc.go): read-locked
+	// by the per-packet fast paths, write-locked by everything else.
+	mu        sync.RWMutex
 	closed    bool
 	ifaces    []*Interface // ordered by index
 	nextIndex int
@@ -58,9 +59,13 @@ type Stack struct {
 	icmpRate  tokenBucket
 	loop      loopback
 	rng       *rand.Rand
-	ipID      uint16
-	txBuf     []byte // datagram under construction (headroom for headers)
-	fragBuf   []byte // one frame while fragmenting
+	txBuf     []byte // datagram under construction (headroom for headers); exclusive mu only
+
+	// ipID is the last IP identification handed out (low 16 bits).
+	ipID atomic.Uint32
+	// learnedAny is false only while the learned-route table is surely
+	// empty, so the send fast path skips its mutex (hostroutes.Table).
+	learnedAny atomic.Bool
 
 	transports [256]atomic.Pointer[transportSlot]
 
@@ -112,9 +117,8 @@ func New(opts Options) *Stack {
 		local:     make(map[netip.Addr]*Interface),
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x5374617065)),
 		txBuf:     make([]byte, txHeadroom+maxDatagram),
-		fragBuf:   make([]byte, maxLinkHeader+maxIPHeader+maxDatagram),
 	}
-	s.ipID = uint16(s.rng.Uint32())
+	s.ipID.Store(s.rng.Uint32() & 0xffff)
 	s.icmpRate.init(s.p.icmpRateBurst, s.p.icmpRateInterval, clk.Now())
 	s.reasm.init(s)
 	s.loop.init(s)
@@ -172,8 +176,8 @@ func (s *Stack) Close() error {
 	return nil
 }
 
-// nextIPID returns the next IP identification (under s.mu).
-func (s *Stack) nextIPIDLocked() uint16 {
-	s.ipID++
-	return s.ipID
+// nextIPIDs reserves n consecutive IP identifications and returns the
+// first; atomic, so senders holding only the read lock get distinct IDs.
+func (s *Stack) nextIPIDs(n int) uint16 {
+	return uint16(s.ipID.Add(uint32(n)) - uint32(n) + 1)
 }

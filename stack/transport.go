@@ -85,12 +85,12 @@ func (s *Stack) WriteIP(p OutboundPacket) error {
 	if n > maxDatagram-maxIPHeader {
 		return ErrMessageTooLong
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	seg := s.txSegLocked(n)
-	copy(seg, p.Header)
-	copy(seg[len(p.Header):], p.Payload)
-	return s.sendLocked(&txReq{src: p.Src, dst: p.Dst, proto: p.Proto, ttl: p.TTL, tos: p.TOS, df: p.DF}, n)
+	bp := txBufPool.Get().(*[]byte)
+	defer txBufPool.Put(bp)
+	buf := (*bp)[:txHeadroom+n]
+	copy(buf[txHeadroom:], p.Header)
+	copy(buf[txHeadroom+len(p.Header):], p.Payload)
+	return s.send(&txReq{buf: buf, src: p.Src, dst: p.Dst, proto: p.Proto, ttl: p.TTL, tos: p.TOS, df: p.DF}, n)
 }
 
 // TxHeadroom is the space WriteIPBuf needs in front of a transport
@@ -109,13 +109,11 @@ func (s *Stack) WriteIPBuf(p OutboundPacket, buf []byte) error {
 	if n > maxDatagram-maxIPHeader {
 		return ErrMessageTooLong
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	r := txReq{buf: buf, src: p.Src, dst: p.Dst, proto: p.Proto, ttl: p.TTL, tos: p.TOS, df: p.DF}
 	if p.Proto == wire.ProtoTCP {
 		r.gso = p.GSOSize
 	}
-	return s.sendLocked(&r, n)
+	return s.send(&r, n)
 }
 
 // RouteInfo is what a transport needs to know about the path to dst.
@@ -181,7 +179,7 @@ func (s *Stack) routeInfoLocked(dst, src netip.Addr) (RouteInfo, error) {
 	}
 	s.noteRCELocked(dst, rt)
 	mtu := ifc.mtu
-	if s.learned.Len() > 0 {
+	if s.learnedAny.Load() {
 		mtu = s.learned.PathMTU(dst, ifc.mtu)
 	}
 	ri := RouteInfo{Src: rt.IfAddr, MTU: mtu, Gateway: rt.Gateway, IfIndex: rt.IfIndex,
@@ -198,8 +196,8 @@ func (s *Stack) routeInfoLocked(dst, src netip.Addr) (RouteInfo, error) {
 
 // IsLocalAddr reports whether a is an active address of this host.
 func (s *Stack) IsLocalAddr(a netip.Addr) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	_, ok := s.local[a]
 	return ok
 }

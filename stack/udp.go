@@ -162,8 +162,8 @@ func (s *Stack) udpInput(d *delivery) {
 
 // addrOnIfIndex reports whether a is an address of interface index.
 func (s *Stack) addrOnIfIndex(a netip.Addr, index int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	ifc := s.local[a]
 	return ifc != nil && ifc.index == index
 }
@@ -191,11 +191,9 @@ func (s *Stack) sendUDP(laddr, raddr netip.AddrPort, ttl uint8, b []byte) error 
 	if len(b) > maxDatagram-wire.IPv4MinHeaderLen-wire.UDPHeaderLen {
 		return ErrMessageTooLong
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	src := laddr.Addr()
 	if !src.IsValid() || src.IsUnspecified() {
-		ri, err := s.routeInfoLocked(raddr.Addr(), netip.Addr{})
+		ri, err := s.routeNoted(raddr.Addr())
 		if err != nil {
 			inc(&s.st.IPOutRequests)
 			inc(&s.st.IPOutNoRoutes)
@@ -204,13 +202,31 @@ func (s *Stack) sendUDP(laddr, raddr netip.AddrPort, ttl uint8, b []byte) error 
 		src = ri.Src
 	}
 	n := wire.UDPHeaderLen + len(b)
-	seg := s.txSegLocked(n)
+	bp := txBufPool.Get().(*[]byte)
+	defer txBufPool.Put(bp)
+	buf := (*bp)[:txHeadroom+n]
+	seg := buf[txHeadroom:]
 	copy(seg[wire.UDPHeaderLen:], b)
 	dst := raddr.Addr()
 	wire.PutUDP(seg, src, dst, laddr.Port(), raddr.Port())
-	if err := s.sendLocked(&txReq{src: src, dst: dst, proto: wire.ProtoUDP, ttl: ttl}, n); err != nil {
+	if err := s.send(&txReq{buf: buf, src: src, dst: dst, proto: wire.ProtoUDP, ttl: ttl}, n); err != nil {
 		return err
 	}
 	inc(&s.st.UDPOutDatagrams)
 	return nil
+}
+
+// routeNoted is Route for a datagram about to be sent: under the read
+// lock, unless dst goes by a default route, whose RCE dead gateway
+// detection counts (noteRCELocked needs the write lock).
+func (s *Stack) routeNoted(dst netip.Addr) (RouteInfo, error) {
+	s.mu.RLock()
+	if !s.needsRCELocked(dst) {
+		defer s.mu.RUnlock()
+		return s.routeInfoLocked(dst, netip.Addr{})
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.routeInfoLocked(dst, netip.Addr{})
 }

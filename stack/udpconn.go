@@ -263,8 +263,8 @@ func (s *Stack) isBroadcastDst(a netip.Addr) bool {
 	if a.IsMulticast() {
 		return false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.isBroadcastLocked(a)
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/stapel-net/stapel/clock"
@@ -82,9 +83,17 @@ type routingDemo struct {
 	hc            *stackhost.Host
 	ctcp, stcp    *tcp.Protocol
 	ln            *tcp.Listener
-	bigOnD        int // data segments on net-d larger than 576
-	maxOnD        int // largest datagram gw1 put on its 576 link
-	fragsOnD      int // fragments on net-d
+	bigOnD        int        // data segments on net-d larger than 576
+	maxOnD        int        // largest datagram gw1 put on its 576 link
+	fragsOnD      int        // fragments on net-d
+	dMu           sync.Mutex // guards maxOnD and fragsOnD: gw1 may send from two goroutines
+}
+
+// dCounts reads what dTap counted.
+func (rd *routingDemo) dCounts() (maxOnD, fragsOnD int) {
+	rd.dMu.Lock()
+	defer rd.dMu.Unlock()
+	return rd.maxOnD, rd.fragsOnD
 }
 
 // tap counts what gw1 sends onto net-d.
@@ -96,10 +105,12 @@ type dTap struct {
 func (t dTap) WriteFrame(f []byte) error {
 	if _, p, err := wire.ParseEthernet(f); err == nil {
 		if h, _, err := wire.ParseIPv4(p); err == nil && h.Protocol == wire.ProtoTCP {
+			t.rd.dMu.Lock()
 			t.rd.maxOnD = max(t.rd.maxOnD, int(h.TotalLen))
 			if h.MF || h.FragOff > 0 {
 				t.rd.fragsOnD++
 			}
+			t.rd.dMu.Unlock()
 		}
 	}
 	return t.Endpoint.WriteFrame(f)
@@ -127,23 +138,27 @@ func (d *demo) routing(ctx context.Context, seed int64) error {
 	s := rd.c.Stats()
 	d.say("gw1 answered %d x ICMP fragmentation needed (next-hop MTU 576); hostc's path MTU to the server is now %d, its MSS %d",
 		rd.g1.Stats().ICMPOutDestUnreachs, rd.c.PathMTU(rdServer.Addr()), rd.c.PathMTU(rdServer.Addr())-40)
+	maxOnD, fragsOnD := rd.dCounts()
 	d.say("largest datagram gw1 forwarded onto the 576 link: %d bytes, fragments: %d; done in %v",
-		rd.maxOnD, rd.fragsOnD, d.n.Now().Sub(st0).Round(time.Millisecond))
+		maxOnD, fragsOnD, d.n.Now().Sub(st0).Round(time.Millisecond))
 	d.say("learned host routes: %d (the count is the table's size: KB 898060 cannot recur), pmtuUpdates=%d",
 		rd.c.LearnedRouteStats().Entries, s.PMTUUpdates)
 
 	d.prompt("hostc", "send 60000 bytes again, gw1's ICMP now dropped on net-c (a black-hole router)")
 	rd.c.FlushLearnedRoutes()
 	rd.segC.SetFaults(link.FaultConfig{DropICMPFragNeeded: true})
+	rd.dMu.Lock()
 	rd.maxOnD, rd.fragsOnD = 0, 0
+	rd.dMu.Unlock()
 	r0 := rd.ctcp.Stats().RetransSegs
 	st0 = d.n.Now()
 	if err := rd.transfer(nil); err != nil {
 		return err
 	}
 	d.say("no fragmentation needed reached hostc; after 2 retransmissions it resent without DF (EnablePMTUBHDetect),")
+	_, fragsOnD = rd.dCounts()
 	d.say("gw1 fragmented that one (%d fragments on net-d), then hostc went on at MSS 536: %d retransmissions, done in %v",
-		rd.fragsOnD, rd.ctcp.Stats().RetransSegs-r0, d.n.Now().Sub(st0).Round(time.Millisecond))
+		fragsOnD, rd.ctcp.Stats().RetransSegs-r0, d.n.Now().Sub(st0).Round(time.Millisecond))
 	rd.segC.SetFaults(link.FaultConfig{})
 
 	d.prompt("hostc", "send 60000 bytes; gw1 dies mid-transfer")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/stapel-net/stapel/clock"
 	"github.com/stapel-net/stapel/link"
@@ -19,6 +20,9 @@ type wireWatch struct {
 	say   func(format string, a ...any)
 	quiet bool // narrate nothing (the router's ports: hosts' ports see it all)
 	frags *int
+	// mu serialises observe: the stack writes frames without its own
+	// lock, so two goroutines may send through one port at once.
+	mu sync.Mutex
 }
 
 func (w *wireWatch) WriteFrame(frame []byte) error {
@@ -44,6 +48,8 @@ func (wd watchDispatcher) DeliverFrame(f []byte) {
 func (wd watchDispatcher) LinkStateChanged(up bool) { wd.d.LinkStateChanged(up) }
 
 func (w *wireWatch) observe(frame []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.pw != nil {
 		w.pw.WriteFrame(w.clk.Now(), frame)
 	}

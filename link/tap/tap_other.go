@@ -17,6 +17,7 @@ type Config struct {
 	MAC         wire.MAC
 	CarrierPoll time.Duration
 	Offload     bool
+	Queues      int
 }
 
 // Device is unavailable off Linux.

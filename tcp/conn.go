@@ -40,6 +40,8 @@ type Conn struct {
 	gsoSeg int
 	// tlpAt is when a tail loss probe is due (Params.TailLossProbe).
 	tlpAt time.Time
+	// rack is the SACK sender's reordering window (rack.go).
+	rack rackState
 	// sendMu orders segment batches on the wire (unlock); taken with mu
 	// held, released after Output.
 	sendMu sync.Mutex

@@ -71,6 +71,9 @@ func flagString(t *layers.TCP) string {
 type faults struct {
 	loss, dup, reorder, corrupt float64
 	jitter                      time.Duration
+	// reorderDelay, if set, is how long a reordered segment is held
+	// (link.Faulty's fixed hold) instead of a random extra delay.
+	reorderDelay time.Duration
 }
 
 // fakeNet connects fake hosts; delivery is asynchronous through the
@@ -87,6 +90,8 @@ type fakeNet struct {
 	trace  []wireSeg
 	filter func(w wireSeg) bool // return false to drop
 	record bool
+	// reorderedData counts data-carrying segments the faults held back.
+	reorderedData int
 }
 
 type fakeHost struct {
@@ -152,7 +157,14 @@ func (h *fakeHost) Output(src, dst netip.Addr, ttl, tos uint8, df bool, seg []by
 	for i := 0; i < copies; i++ {
 		d := n.delay
 		if f.reorder > 0 && n.rng.Float64() < f.reorder {
-			d += time.Duration(n.rng.Int64N(int64(3*n.delay + time.Millisecond)))
+			if len(b) > 20 && len(b) > int(b[12]>>4)*4 {
+				n.reorderedData++
+			}
+			if f.reorderDelay > 0 {
+				d += f.reorderDelay
+			} else {
+				d += time.Duration(n.rng.Int64N(int64(3*n.delay + time.Millisecond)))
+			}
 		}
 		if f.jitter > 0 {
 			d += time.Duration(n.rng.Int64N(int64(f.jitter)))

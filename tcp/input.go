@@ -55,6 +55,9 @@ func (c *Conn) input(s *segment) {
 	// duplicate from a previous wrap of the sequence space.
 	if c.tsOK && s.opts.HasTimestamp && !s.has(flagRST) && seqLT(s.opts.TSVal, c.tsRecent) {
 		c.ackNow = true
+		if n := uint32(len(s.data)); n > 0 && seqLEQ(s.h.seq+n, c.rcvNxt) {
+			c.noteDuplicate(s.h.seq, s.h.seq+n) // D-SACK it, as Linux does
+		}
 		return
 	}
 	// 1. Acceptability (and trimming to the window).
@@ -251,6 +254,9 @@ func (c *Conn) processAck(s *segment, now time.Time) bool {
 	}
 	if seqLT(ack, c.sndUna) {
 		return true // old duplicate; text may still be useful
+	}
+	if c.sackOK && seqGT(ack, c.sndUna) {
+		c.noteFilled(c.sndUna, ack) // a hole acked without a resend was reordered
 	}
 	newSacked := c.noteSACK(s)
 	// Window update (RFC 9293 SND.WL1/WL2 rule).

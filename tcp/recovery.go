@@ -13,7 +13,11 @@ func (c *Conn) onDupAck() {
 		}
 		return // output sends what the window (or pipe) now allows
 	}
-	if c.dupAcks < c.dupThresh() && !(c.sackOK && c.sndUnaLost()) {
+	if c.sackOK && c.rack.reoWnd > 0 && len(c.sacked) > 0 {
+		if !c.sndUnaLost() {
+			return // the path reorders: wait out its window (rack.go)
+		}
+	} else if c.dupAcks < c.dupThresh() && !(c.sackOK && c.sndUnaLost()) {
 		return
 	}
 	if c.rtoRecover {
@@ -36,8 +40,12 @@ func (c *Conn) enterRecovery() {
 	if !c.sackOK {
 		c.inflate = c.dupAcks * c.sndMSS
 	}
+	c.rack.rtxHigh = c.sndUna
 	c.highRxt = c.sndUna + uint32(c.retransmitFirst())
 	c.rtxMark = c.sndMax
+	if c.sackOK {
+		c.logRtx(c.sndUna, c.highRxt)
+	}
 }
 
 // checkLostRetrans detects retransmissions lost again, which RFC 6675
@@ -47,10 +55,23 @@ func (c *Conn) enterRecovery() {
 // not reorder that much). Recovery then starts a new pass from SND.UNA,
 // and the congestion control reacts once more, since a lost
 // retransmission is a new congestion signal.
-func (c *Conn) checkLostRetrans() {
+func (c *Conn) checkLostRetrans() { c.lostRetrans(false) }
+
+// lostRetrans is checkLostRetrans; timed (the reordering timer, rack.go)
+// also covers a sender with nothing sent after its retransmissions (a
+// full send buffer): once everything above them was SACKed and a round
+// trip plus the reordering window passed without their ACK, they are
+// lost, where otherwise only the retransmission timer would tell.
+func (c *Conn) lostRetrans(timed bool) {
 	n := len(c.sacked)
-	if n == 0 || !seqGT(c.highRxt, c.sndUna) || !seqGT(c.sacked[n-1].end, c.rtxMark) {
+	if n == 0 || !seqGT(c.highRxt, c.sndUna) {
 		return
+	}
+	if !seqGT(c.sacked[n-1].end, c.rtxMark) && !(timed && c.sacked[n-1].end == c.sndMax) {
+		return
+	}
+	if c.rack.reoWnd > 0 && c.now().Before(c.rack.lastRtx.Add(c.srtt+c.rack.reoWnd)) {
+		return // the retransmission may just be held back (rack.go)
 	}
 	s, _, ok := c.nextRtxFrom(c.sndUna, true)
 	if !ok || !seqLT(s, c.highRxt) {
@@ -67,6 +88,7 @@ func (c *Conn) onPartialOrFullAck(ack uint32, acked int) {
 	if seqGEQ(ack, c.recover) {
 		c.inRecovery, c.inflate = false, 0
 		c.cc.onRecoveryExit()
+		c.onRecoveryDone()
 		return
 	}
 	if seqLT(c.highRxt, c.sndUna) {
@@ -96,7 +118,9 @@ func (c *Conn) sackRecoverySend() {
 		if c.sendOne() {
 			continue
 		}
-		if s, e, ok := c.nextRtx(false); ok {
+		// Rule 3 resends holes not deemed lost; on a path known to
+		// reorder they are most likely still on their way (rack.go).
+		if s, e, ok := c.nextRtx(false); ok && c.rack.reoWnd == 0 {
 			c.retransmitRange(s, e)
 			continue
 		}
@@ -126,6 +150,7 @@ func (c *Conn) retransmitRange(start, end uint32) {
 		c.rttTiming = false // Karn
 	}
 	c.emitData(flagACK, start, p1, p2)
+	c.logRtx(start, start+uint32(n))
 	c.highRxt = start + uint32(n)
 	c.rtxMark = c.sndMax
 	if c.rtxAt.IsZero() {

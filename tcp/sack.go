@@ -1,5 +1,7 @@
 package tcp
 
+import "time"
+
 // The sender's SACK scoreboard (RFC 2018, RFC 6675 §3): the ranges above
 // SND.UNA the peer reported holding, ascending and disjoint, kept in place
 // in a slice of fixed capacity so updates do not allocate.
@@ -25,30 +27,40 @@ func (c *Conn) noteSACK(s *segment) bool {
 	first := s.opts.SACK[0]
 	if seqLEQ(first.End, ack) || n > 1 && seqGEQ(first.Start, s.opts.SACK[1].Start) && seqLEQ(first.End, s.opts.SACK[1].End) {
 		c.p.stats.dsacks.Add(1)
+		c.onDSACK(first.Start, first.End)
 	}
 	before := c.sackedBytes()
-	for i := 0; i < n; i++ {
-		b := s.opts.SACK[i]
-		if !seqLT(b.Start, b.End) || !seqGT(b.End, ack) || seqGT(b.End, c.sndMax) {
-			continue // stale, empty, D-SACK or bogus
+	for pass := 0; pass < 2; pass++ {
+		for i := 0; i < n; i++ {
+			b := s.opts.SACK[i]
+			if !seqLT(b.Start, b.End) || !seqGT(b.End, ack) || seqGT(b.End, c.sndMax) {
+				continue // stale, empty, D-SACK or bogus
+			}
+			if seqLT(b.Start, ack) {
+				b.Start = ack
+			}
+			if pass == 0 {
+				// Against the holes known before this ACK (rack.go).
+				c.noteFilled(b.Start, b.End)
+				continue
+			}
+			if !seqGT(c.sackHigh, c.sndUna) || seqGT(b.End, c.sackHigh) {
+				c.sackHigh = b.End
+			}
+			c.addSacked(b.Start, b.End)
 		}
-		if seqLT(b.Start, ack) {
-			b.Start = ack
-		}
-		if !seqGT(c.sackHigh, c.sndUna) || seqGT(b.End, c.sackHigh) {
-			c.sackHigh = b.End
-		}
-		c.addSacked(b.Start, b.End)
 	}
 	return c.sackedBytes() != before
 }
 
-// addSacked merges [start, end) into the scoreboard in place.
+// addSacked merges [start, end) into the scoreboard in place, keeping
+// rack.holeAt (when the hole below each range was first seen) parallel.
 func (c *Conn) addSacked(start, end uint32) {
 	if c.sacked == nil {
 		c.sacked = make([]sackRange, 0, maxSackRanges)
+		c.rack.holeAt = make([]time.Time, 0, maxSackRanges)
 	}
-	s := c.sacked
+	s, at := c.sacked, c.rack.holeAt
 	i := 0
 	for i < len(s) && seqLT(s[i].end, start) {
 		i++
@@ -63,19 +75,39 @@ func (c *Conn) addSacked(start, end uint32) {
 		}
 		j++
 	}
+	// A new range below an older one splits that range's hole, which
+	// was overtaken when the older range was first SACKed; a new range
+	// above all others has just overtaken what lies below it.
+	seen := c.now()
+	if i < len(s) {
+		seen = at[i]
+	}
 	switch {
-	case j > i: // replace s[i:j] by the merged range
+	case j > i: // replace s[i:j] by the merged range (the hole below s[i] stays)
 		s[i] = sackRange{start, end}
 		s = append(s[:i+1], s[j:]...)
+		at = append(at[:i+1], at[j:]...)
 	case len(s) < cap(s):
 		s = append(s, sackRange{})
 		copy(s[i+1:], s[i:])
 		s[i] = sackRange{start, end}
+		at = append(at, time.Time{})
+		copy(at[i+1:], at[i:])
+		at[i] = seen
 	case i < len(s): // full: forget the highest range to keep this lower one
 		copy(s[i+1:], s[i:len(s)-1])
 		s[i] = sackRange{start, end}
+		copy(at[i+1:], at[i:len(at)-1])
+		at[i] = seen
 	}
-	c.sacked = s
+	c.sacked, c.rack.holeAt = s, at
+}
+
+// clearSacked forgets the scoreboard (RFC 2018 §8 reneging).
+func (c *Conn) clearSacked() {
+	c.sacked = c.sacked[:0]
+	c.rack.holeAt = c.rack.holeAt[:0]
+	c.sackHigh = c.sndUna
 }
 
 // trimSacked drops scoreboard ranges below SND.UNA.
@@ -90,6 +122,7 @@ func (c *Conn) trimSacked() {
 	}
 	if i > 0 {
 		s = s[:copy(s, s[i:])]
+		c.rack.holeAt = c.rack.holeAt[:copy(c.rack.holeAt, c.rack.holeAt[i:])]
 	}
 	if len(s) > 0 && seqLT(s[0].start, c.sndUna) {
 		s[0].start = c.sndUna
@@ -160,7 +193,7 @@ func (c *Conn) pipe() int {
 		if !seqLT(lo, r.start) {
 			continue
 		}
-		if !c.lostAbove(blocks, above) {
+		if !c.holeLost(k, blocks, above) {
 			p += int(r.start - lo)
 		}
 		p += c.rtxIn(lo, r.start)
@@ -179,8 +212,8 @@ func (c *Conn) nextRtx(lostOnly bool) (start, end uint32, ok bool) {
 func (c *Conn) nextRtxFrom(from uint32, lostOnly bool) (start, end uint32, ok bool) {
 	above, blocks := c.sackedBytes(), len(c.sacked)
 	lo := c.sndUna
-	for _, r := range c.sacked {
-		if seqLT(lo, r.start) && (!lostOnly || c.lostAbove(blocks, above)) {
+	for k, r := range c.sacked {
+		if seqLT(lo, r.start) && (!lostOnly || c.holeLost(k, blocks, above)) {
 			s := lo
 			if seqLT(s, from) {
 				s = from
@@ -199,5 +232,5 @@ func (c *Conn) nextRtxFrom(from uint32, lostOnly bool) (start, end uint32, ok bo
 // sndUnaLost reports IsLost(SND.UNA): enough SACKed above it to start
 // recovery before DupThresh duplicate ACKs (RFC 6675 §5 step 4).
 func (c *Conn) sndUnaLost() bool {
-	return len(c.sacked) > 0 && c.lostAbove(len(c.sacked), c.sackedBytes())
+	return len(c.sacked) > 0 && c.holeLost(0, len(c.sacked), c.sackedBytes())
 }

@@ -14,7 +14,7 @@ const (
 // early just re-arms itself. mu is held.
 func (c *Conn) armTimer() {
 	var next time.Time
-	for _, t := range [...]time.Time{c.rtxAt, c.delackAt, c.persistAt, c.kaAt, c.twAt, c.tlpAt} {
+	for _, t := range [...]time.Time{c.rtxAt, c.delackAt, c.persistAt, c.kaAt, c.twAt, c.tlpAt, c.rackDeadline()} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -33,7 +33,7 @@ func (c *Conn) armTimer() {
 
 func (c *Conn) stopTimers() {
 	c.rtxAt, c.delackAt, c.persistAt, c.kaAt, c.twAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.tlpAt = time.Time{}
+	c.tlpAt, c.rack.at = time.Time{}, time.Time{}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -61,6 +61,10 @@ func (c *Conn) onTimer() {
 	if due(c.tlpAt, now) {
 		c.tlpAt = time.Time{}
 		c.tailLossProbe()
+	}
+	if due(c.rack.at, now) {
+		c.rack.at = time.Time{}
+		c.rackTimeout()
 	}
 	if due(c.persistAt, now) {
 		c.persistAt = time.Time{}
@@ -140,11 +144,11 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 	c.cc.onTimeout(flight, c.sndMSS, now)
 	c.inRecovery, c.inflate, c.dupAcks = false, 0, 0
 	c.recover, c.rtoRecover = c.sndMax, true // RFC 6582 §3.2 step 2
+	c.rackOnTimeout()
 	if c.retries > 1 {
 		// RFC 2018 §8: the receiver may have reneged; the first timeout
 		// keeps the scoreboard so go-back-N skips what the peer holds.
-		c.sacked = c.sacked[:0]
-		c.sackHigh = c.sndUna
+		c.clearSacked()
 	}
 	c.highRxt = c.sndUna
 	c.sndNxt = c.sndUna // go back N from the hole

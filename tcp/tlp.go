@@ -23,6 +23,13 @@ func (c *Conn) armTLP(now time.Time) {
 		c.tlpAt = time.Time{}
 		return
 	}
+	if n := len(c.sacked); c.rack.reoWnd > 0 && n > 0 && c.sacked[n-1].end == c.sndMax {
+		// The tail arrived; the holes below it wait out the reordering
+		// window, and its timer, not a probe resending the tail the
+		// peer holds, repairs them (rack.go).
+		c.tlpAt = time.Time{}
+		return
+	}
 	pto := max(2*c.srtt, minPTO)
 	if c.sndMax-c.sndUna <= uint32(c.sndMSS) {
 		// One segment out: the peer may be delaying its ACK.

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/stapel-net/stapel/clock"
 	"github.com/stapel-net/stapel/config"
@@ -157,8 +158,9 @@ func (h *Host) Close() error {
 	return h.st.Close()
 }
 
-// ErrNetwork is returned for networks other than tcp, tcp4, udp, udp4.
-var ErrNetwork = errors.New("stapel: network must be tcp, tcp4, udp or udp4")
+// ErrNetwork is returned for networks other than tcp, tcp4, udp, udp4
+// (and ip4:PROTO for ListenPacket).
+var ErrNetwork = errors.New("stapel: network must be tcp, tcp4, udp, udp4 or ip4:PROTO (ListenPacket)")
 
 // parseAddr reads "ip:port", ":port" or "" (any address, port 0).
 // Stapel has no resolver yet: hosts must be IPv4 literals.
@@ -228,8 +230,13 @@ func (h *Host) Listen(network, address string) (net.Listener, error) {
 	return ln, nil
 }
 
-// ListenPacket opens a UDP socket on address.
+// ListenPacket opens a UDP socket on address, or for network "ip4:PROTO"
+// ("ip4:icmp", "ip4:253") a raw IP socket (*IPConn, rawip.go) on the
+// IPv4 address (empty = all of ours).
 func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
+	if strings.HasPrefix(network, "ip4:") || strings.HasPrefix(network, "ip:") {
+		return h.listenIP(network, address)
+	}
 	if network != "udp" && network != "udp4" {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: ErrNetwork}
 	}

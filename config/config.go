@@ -99,6 +99,7 @@ func Parse(data []byte) (*Config, error) {
 	c := Default()
 	d := &decoder{}
 	d.config(raw, c)
+	applySecurityProfile(c, d.set) // hardened.go
 	if len(d.errs) == 0 {
 		d.errs = append(d.errs, c.validate()...)
 	}

@@ -21,6 +21,9 @@ const (
 // every unknown key and type mismatch with its path.
 type decoder struct {
 	errs []error
+	// set records the keys the file gives ("Tcpip.Parameters.KeepAliveTime",
+	// "Interface[0].PerformRouterDiscovery"), for SecurityProfile.
+	set map[string]bool
 }
 
 // full reports whether enough errors were collected to stop looking.
@@ -166,6 +169,10 @@ func (d *decoder) table(sec *section, path string, m map[string]any, dst reflect
 			continue
 		}
 		seen[e] = k
+		if d.set == nil {
+			d.set = map[string]bool{}
+		}
+		d.set[path+"."+e.key] = true
 		d.value(path+"."+quoteKey(e.key), e, m[k], dst.FieldByIndex(e.index))
 	}
 }

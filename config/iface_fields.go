@@ -42,7 +42,7 @@ type Interface struct {
 	TypeOfInterface int
 	// Packets the forwarder may have outstanding on this interface.
 	MaxForwardPending int
-	// Accept only PPTP on this interface; Stapel has no PPTP.
+	// Accept only PPTP on this interface (TCP to or from port 1723, GRE): everything else is dropped silently (SEC-5); Stapel itself has no PPTP.
 	PPTPFiltering bool
 	// TCP SYN allow-list when EnableSecurityFilters is on: absent = all, [] = none, [0] = all (IP-21).
 	TcpAllowedPorts []int
@@ -60,6 +60,8 @@ type Interface struct {
 	IPAutoconfigurationMask string
 	// Per-interface APIPA subnet; empty = the global value.
 	IPAutoconfigurationSubnet string
+	// First DHCP retransmission timeout in ms, doubled per retry (RFC 2131 4.1: 4000, also used for 0); tests shorten it.
+	DhcpRetryBaseMs int
 	// Per-interface dynamic DNS switch; absent = the global value.
 	DisableDynamicUpdate *bool
 	// Also register this interface's addresses under its own Domain.
@@ -70,6 +72,14 @@ type Interface struct {
 	NameServerList []string
 	// NetBIOS over TCP/IP: 0 as DHCP says, 1 enabled, 2 disabled (AMB-14).
 	NetbiosOptions int
+	// Tag frames of QoS flows with an 802.1Q priority tag (VID 0, 802.1p priority); lowers the MTU by 4 bytes (QOS-4).
+	QoS8021p bool
+	// Packet scheduler: class queues in strict priority and flow shaping (QOS-5); off by default as in Table 1.
+	QoSPacketScheduler bool
+	// Rate in kbit/s the packet scheduler paces the link to; 0 = the device's own pace (QOS-5).
+	QoSLinkSpeedKbps int
+	// Bound in datagrams on each scheduler class queue and each flow's shaping queue; 0 = 64 (QOS-5).
+	QoSQueueLength int
 }
 
 func defaultInterface() Interface {

@@ -169,6 +169,8 @@ type Tcpip struct {
 	InitialCongestionWindow int
 	// Stapel: "whitepaper" keeps the Windows 2000 defaults; "modern" turns on window scaling, timestamps, a 4 MiB window, IW10 and CUBIC, then applies only the keys set to non-default values.
 	TcpProfile string
+	// Stapel: "" or "default" keeps the defaults; "hardened" applies the whitepaper's Appendix D values (SEC-4: SynAttackProtect 2, EnablePMTUDiscovery 0, EnableDeadGWDetect 0, KeepAliveTime 300000, EnableICMPRedirects 0, NetBT NoNameReleaseOnDemand 1, every interface's PerformRouterDiscovery 0) to each of those keys the file does not set.
+	SecurityProfile string
 	// Stapel: Hosts file the DNS resolver reads (DNS-1 step 2, DNS-2 step 1); empty = none, so the machine's own hosts file under DatabasePath is never read unless named here.
 	HostsFile string
 }

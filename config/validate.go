@@ -123,6 +123,11 @@ func (v *validator) tcpip() {
 	default:
 		v.errf("%sCongestionControl = %q: want \"reno\" or \"cubic\"", p, t.CongestionControl)
 	}
+	switch strings.ToLower(t.SecurityProfile) { // hardened.go
+	case "", "default", "hardened":
+	default:
+		v.errf("%sSecurityProfile = %q: want \"default\" or \"hardened\"", p, t.SecurityProfile)
+	}
 	switch strings.ToLower(t.TcpProfile) {
 	case "whitepaper", "modern":
 	default:

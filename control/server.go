@@ -192,6 +192,12 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		if s.nbtstatOp(ctx, c, req) { // netbtops.go
 			return
 		}
+		if s.dhcpOp(ctx, c, req) { // dhcpops.go
+			return
+		}
+		if s.qosOp(ctx, c, req) { // qosops.go
+			return
+		}
 		writeResp(c, Response{Error: fmt.Sprintf("unknown op %q", req.Op)})
 	}
 }
@@ -250,6 +256,10 @@ func (s *Server) udp(ctx context.Context, c net.Conn, br *bufio.Reader, req Requ
 		return
 	}
 	defer uc.Close()
+	if err := applyMulticast(uc, req.Args); err != nil { // mcastops.go
+		writeResp(c, errResp(err))
+		return
+	}
 	if err := writeResp(c, okData(UDPOpened{Local: uc.LocalAddr()})); err != nil {
 		return
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/stapel-net/stapel/services/simple"
 	"github.com/stapel-net/stapel/stack"
 	"github.com/stapel-net/stapel/tcp"
+	"github.com/stapel-net/stapel/tools"
 	"github.com/stapel-net/stapel/tools/stackhost"
 )
 
@@ -129,7 +130,8 @@ func Start(o Options) (_ *Daemon, err error) {
 		DNS: func(n string) (string, []string) {
 			return byName[n].Domain, byName[n].NameServer
 		},
-		TCP: tcpProto,
+		TCP:      tcpProto,
+		DHCPInfo: func(n string, a *tools.Adapter) { dhcpAdapterInfo(d.st, n, a) }, // dhcp.go
 	})
 	if cfg.Services.SimpleTcpip {
 		var quotes []string
@@ -147,6 +149,9 @@ func Start(o Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if err := d.startDNS(host); err != nil { // dns.go
+		return nil, err
+	}
+	if err := d.startDHCP(host); err != nil { // dhcp.go
 		return nil, err
 	}
 	d.sock = o.Control
@@ -242,6 +247,15 @@ func StackInterface(ifc config.Interface, linkMTU int) (stack.InterfaceConfig, e
 		// Stapel has a DHCP client, as is 0.
 		RouterDiscovery:          ifc.PerformRouterDiscovery,
 		SolicitationAddressBcast: ifc.SolicitationAddressBcast,
+		// SPEC IP-21: used only with Tcpip.Parameters.EnableSecurityFilters.
+		TCPAllowedPorts:     ifc.TcpAllowedPorts,
+		UDPAllowedPorts:     ifc.UdpAllowedPorts,
+		RawAllowedProtocols: ifc.RawIpAllowedProtocols,
+		PPTPFiltering:       ifc.PPTPFiltering, // SEC-5
+	}
+	ic.QoS = stack.InterfaceQoS{ // SPEC QOS-4, QOS-5 (stack/qos.go)
+		Tag8021p: ifc.QoS8021p, PacketScheduler: ifc.QoSPacketScheduler,
+		LinkSpeed: int64(ifc.QoSLinkSpeedKbps) * 1000, QueueLen: ifc.QoSQueueLength,
 	}
 	if ifc.DontAddDefaultGateway {
 		ic.Gateways, ic.GatewayMetrics = nil, nil

@@ -19,6 +19,8 @@
 //	pmtu.go       path MTU discovery, host side (ICMP-6, TCP-PMTU-3)
 //	redirect.go   accepting redirects (ICMP-3), sending them as a router
 //	rdisc.go      router discovery, host side (ICMP-2, RFC 1256)
+//	igmp.go       IGMPv2 host (MCAST-1, RFC 1112/2236); udpmcast.go the
+//	              sockets' multicast options (MCAST-4/5)
 //	arp.go        per-interface ARP caches, aging, pending queues (ARP-1..6, 11)
 //	dad.go        duplicate address detection and conflicts (ARP-7..9)
 //	reasm.go      reassembly with its bounds and overlap policy
@@ -30,6 +32,8 @@
 //	ifstats.go    per-interface counters (netstat -e)
 //	transport.go  the transport seam
 //	stats.go      MIB-II and Stapel counters
+//	qos.go        QoS (§16): flows and filters, DiffServ and 802.1p
+//	              marking, the packet scheduler (see its comment)
 //
 // # Locking
 //
@@ -77,7 +81,12 @@
 // the link endpoint's locks (a TAP queue's write lock, taken in
 // WriteFrame: with no stack lock on the fast path, under the write lock
 // on the slow paths). UDP sockets have their own locks (udpTable.mu, then
-// UDPConn.mu); udpTable.mu may take Stack.mu briefly, never the reverse.
+// UDPConn.mu); udpTable.mu may take Stack.mu briefly, never the reverse,
+// and so may UDPConn.mu (group joins, udpmcast.go).
+// Raw sockets (raw.go) likewise: delivery reads rawTable's lists with one
+// atomic load and takes only RawConn.mu; RawConn.mu may take Stack.mu
+// (group joins), never the reverse. The security filters (filter.go) are
+// immutable per interface and read with the lock the receive path holds.
 // Counters (Stats, per-interface) are atomics. Datagrams to our own
 // addresses are queued and delivered from a clock callback, never
 // synchronously, so a transport sending to itself is not re-entered.
@@ -149,4 +158,11 @@
 //     PerformRouterDiscovery=2 means off.
 //   - Persistent routes: at most 1024; the state file is rewritten
 //     atomically (write and rename) on every change.
+//   - IGMP (igmp.go): every interface is a member of 224.0.0.1 (never
+//     reported). One unsolicited repetition; another host's report clears
+//     our "last reporter" flag in either state, so only the last reporter
+//     sends Leave Group; our own IGMP messages are not looped back. Report
+//     delays are drawn per interface from the seed mixed with the MAC.
+//     IGMPLevel 1 refuses joins and speaks no IGMP; 0 also refuses sends
+//     to groups. Multicast TTL 0 delivers to this host's members only.
 package stack

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/stapel-net/stapel/clock"
@@ -34,6 +35,13 @@ type InterfaceConfig struct {
 	// SolicitationAddressBcast sends router solicitations to
 	// 255.255.255.255 instead of 224.0.0.2.
 	SolicitationAddressBcast bool
+	// QoS: 802.1p tagging and the packet scheduler (qos.go, SPEC §16).
+	QoS InterfaceQoS
+	// Security filters (SPEC IP-21, filter.go), used when the stack's
+	// EnableSecurityFilters is on: nil = allow all, empty = none, [0] = all.
+	TCPAllowedPorts, UDPAllowedPorts, RawAllowedProtocols []int
+	// PPTPFiltering accepts only PPTP: TCP port 1723 and GRE (SEC-5).
+	PPTPFiltering bool
 }
 
 // StaticARP is one manual ARP entry.
@@ -86,6 +94,11 @@ type Interface struct {
 	senseTimer clock.Timer
 	removed    bool
 	rd         rdiscState
+	// qos is the QoS output stage (qos.go); nil when off. Fixed at add.
+	qos    *ifQoS
+	igmp   igmpIface                 // igmp.go
+	dhcp   atomic.Pointer[DHCPHooks] // dhcpif.go
+	filter *ifFilter                 // IP-21 (filter.go); set once, nil = none
 
 	ctr ifCounters
 }
@@ -132,6 +145,9 @@ func (s *Stack) AddInterface(ic InterfaceConfig, ep link.Endpoint) (*Interface, 
 	if ic.MTU > 0 { // SPEC LINK-6, AMB-2
 		mtu = min(max(ic.MTU, minMTU), ep.MTU())
 	}
+	if ic.QoS.Tag8021p { // SPEC QOS-4: the tag costs 4 bytes of the frame
+		mtu = max(min(mtu, ep.MTU()-wire.Dot1QTagLen), minMTU)
+	}
 	// addMu serializes interface changes so the name check, Attach and
 	// publication are one step; Attach runs without s.mu (it may report
 	// link state at once) and before the interface can send.
@@ -165,7 +181,9 @@ func (s *Stack) AddInterface(ic InterfaceConfig, ep link.Endpoint) (*Interface, 
 		connected: true,
 		rd:        rdiscState{on: ic.RouterDiscovery == 1, bcast: ic.SolicitationAddressBcast},
 	}
+	ifc.filter = newIfFilter(&ic, s.p.securityFilters) // SPEC IP-21, SEC-5
 	ifc.arp.init(ifc)
+	ifc.qos = newIfQoS(ifc, ic.QoS)
 	s.nextIndex++
 	for i, g := range ic.Gateways {
 		m := 1
@@ -194,6 +212,7 @@ func (s *Stack) AddInterface(ic InterfaceConfig, ep link.Endpoint) (*Interface, 
 		}
 	}
 	ifc.startRdiscLocked()
+	ifc.igmpStartLocked()
 	s.mu.Unlock()
 	s.log.Info("interface added", "if", ifc.name, "index", ifc.index, "mac", ifc.mac.String(), "mtu", mtu)
 	return ifc, nil
@@ -234,6 +253,7 @@ func (s *Stack) removeInterface(name string, closeEP bool) error {
 	}
 	ifc.arp.flushLocked()
 	ifc.stopRdiscLocked()
+	ifc.igmpStopLocked()
 	s.routes.deleteIfLocked(ifc.index)
 	s.rebuildLocked()
 	s.mu.Unlock()
@@ -416,15 +436,21 @@ func (s *Stack) rebuildLocked() {
 
 // JoinGroup makes the interface accept datagrams to a multicast group and
 // registers its multicast MAC with the receive filter (SPEC LINK-3,
-// ARP-12). Joins are counted; IGMP reports come in a later issue.
+// ARP-12). Joins are counted; the first one reports the group (igmp.go).
+// IGMPLevel below 2 refuses joins (SPEC MCAST-1).
 func (ifc *Interface) JoinGroup(group netip.Addr) error {
 	if !group.Is4() || !group.IsMulticast() {
 		return fmt.Errorf("stack: join %v: %w", group, ErrInvalid)
 	}
 	s := ifc.s
+	if s.p.igmpLevel < IGMPLevelFull {
+		return fmt.Errorf("stack: join %v: %w", group, ErrMulticastDisabled)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ifc.groups[group]++
+	if ifc.groups[group]++; ifc.groups[group] == 1 {
+		ifc.igmpJoinLocked(group)
+	}
 	ifc.mcastMACs[wire.MulticastMAC(group)]++
 	return nil
 }
@@ -439,6 +465,7 @@ func (ifc *Interface) LeaveGroup(group netip.Addr) error {
 	}
 	if ifc.groups[group]--; ifc.groups[group] == 0 {
 		delete(ifc.groups, group)
+		ifc.igmpLeaveLocked(group)
 	}
 	m := wire.MulticastMAC(group)
 	if ifc.mcastMACs[m]--; ifc.mcastMACs[m] <= 0 {
@@ -512,6 +539,7 @@ func (d dispatcher) LinkStateChanged(up bool) {
 	s.mediaLog("media sense: cable connected", "if", ifc.name)
 	if !ifc.connected {
 		ifc.connected = true
+		ifc.dhcpMediaLocked(true) // SPEC DHCP-7
 		s.rebuildLocked()
 		for _, a := range ifc.addrs {
 			if a.state == addrActive {
@@ -532,6 +560,7 @@ func (s *Stack) mediaDown(ifc *Interface) {
 	ifc.senseTimer = nil
 	ifc.arp.flushLocked()
 	s.rebuildLocked()
+	ifc.dhcpMediaLocked(false) // SPEC DHCP-7
 	s.mediaLog("media sense: interface disconnected; its addresses and routes are withdrawn", "if", ifc.name)
 }
 

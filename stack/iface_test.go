@@ -178,7 +178,8 @@ func TestMulticastJoin(t *testing.T) {
 	if !ok || string(r.data) != "m" {
 		t.Fatalf("%+v %v", r, ok)
 	}
-	if gs := b.Interfaces()[0].Groups; len(gs) != 1 || gs[0] != g {
+	// 224.0.0.1 is joined on every interface (igmp.go, RFC 1112 7.2).
+	if gs := b.Interfaces()[0].Groups; len(gs) != 2 || gs[0] != allSystemsGroup || gs[1] != g {
 		t.Fatalf("groups %v", gs)
 	}
 }

@@ -19,6 +19,8 @@ type delivery struct {
 	// off: taken whole from an offloading device (offload.go): checksum
 	// trusted, possibly a TCP super-segment; local delivery only.
 	off *rxOffload
+	// filt: the receiving interface's security filter (IP-21), nil if none.
+	filt *ifFilter
 }
 
 // rxFrame is the receive entry point for every interface.
@@ -98,7 +100,7 @@ func (s *Stack) ipInputFast(ifc *Interface, b []byte, d *delivery) bool {
 		return false
 	}
 	inc(&s.st.IPInReceives)
-	*d = delivery{hdr: h, raw: b[:h.TotalLen], payload: payload, ifIndex: ifc.index, off: d.off}
+	*d = delivery{hdr: h, raw: b[:h.TotalLen], payload: payload, ifIndex: ifc.index, off: d.off, filt: ifc.filter}
 	return true
 }
 
@@ -132,6 +134,7 @@ func (s *Stack) ipInputLocked(ifc *Interface, linkBcast bool, b []byte, d *deliv
 		ifIndex = ifc.index
 	}
 	local, bcast := s.classifyLocked(ifc, h.Dst)
+	local = local || ifc != nil && ifc.dhcpWantsLocked(&h, payload) // dhcpif.go: reply to a DHCP client
 	// SPEC IP-18: source routing.
 	if len(h.Options) > 0 && wire.HasSourceRoute(h.Options) {
 		switch {
@@ -187,6 +190,9 @@ func (s *Stack) ipInputLocked(ifc *Interface, linkBcast bool, b []byte, d *deliv
 		b = full
 	}
 	*d = delivery{hdr: h, raw: b, payload: payload, ifIndex: ifIndex, bcast: bcast || linkBcast, off: d.off}
+	if ifc != nil {
+		d.filt = ifc.filter // SPEC IP-21
+	}
 	return true
 }
 
@@ -240,14 +246,23 @@ func (s *Stack) isBroadcastLocked(dst netip.Addr) bool {
 // deliver hands a local datagram to its protocol, without s.mu held so
 // that handlers may send (SPEC IP-1 (a)).
 func (s *Stack) deliver(d *delivery) {
+	if d.filt != nil && !s.filterInbound(d) { // SPEC IP-21: dropped silently
+		return
+	}
 	switch d.hdr.Protocol {
 	case wire.ProtoICMP:
 		inc(&s.st.IPInDelivers)
+		s.rawInput(d) // raw.go: raw ICMP sockets get a copy too
 		s.icmpInput(d)
 	case wire.ProtoUDP:
 		inc(&s.st.IPInDelivers)
 		s.udpInput(d)
+	case wire.ProtoIGMP:
+		inc(&s.st.IPInDelivers)
+		s.rawInput(d)  // raw.go: raw IGMP sockets get a copy too
+		s.igmpInput(d) // igmp.go
 	default:
+		raw := s.rawInput(d) // raw.go
 		if slot := s.transports[d.hdr.Protocol].Load(); slot != nil {
 			inc(&s.st.IPInDelivers)
 			p := inboundPool.Get().(*InboundPacket)
@@ -259,6 +274,10 @@ func (s *Stack) deliver(d *delivery) {
 			slot.h.HandlePacket(p)
 			*p = InboundPacket{}
 			inboundPool.Put(p)
+			return
+		}
+		if raw {
+			inc(&s.st.IPInDelivers)
 			return
 		}
 		inc(&s.st.IPInUnknownProtos)

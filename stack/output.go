@@ -25,6 +25,11 @@ type txReq struct {
 	mf        bool
 	// gso > 0: a TCP super-segment to cut every gso payload bytes.
 	gso int
+	// qos: the flow the classifier put the datagram in (qos.go), or nil.
+	qos *QoSFlow
+	// Multicast (igmp.go, udpmcast.go): noLoop keeps the copy for our
+	// own members back; hostOnly (TTL 0) sends nothing on the wire.
+	noLoop, hostOnly bool
 }
 
 // errFragNeeded tells the forwarding path to send ICMP fragmentation
@@ -63,6 +68,7 @@ type txPlan struct {
 	mtu      int
 	gsoSize  int // > 0: a TCP super-segment of gsoSegs pieces for the device
 	gsoSegs  int
+	qos      *QoSFlow // classified flow (qos.go), or nil
 }
 
 // errSlowPath is planLocked's answer under the read lock when the
@@ -93,6 +99,9 @@ func (s *Stack) sendLocked(r *txReq, segLen int) error {
 // serialises its calls (TCP's send lock, one goroutine per UDP write).
 func (s *Stack) send(r *txReq, segLen int) error {
 	inc(&s.st.IPOutRequests)
+	if fl := s.qos.flows.Load(); fl != nil { // SPEC QOS-5: packet classifier
+		s.classify(r, segLen, *fl)
+	}
 	var p txPlan
 	r0 := *r // planLocked fills in r.src and r.ttl; a retry starts over
 	s.mu.RLock()
@@ -212,10 +221,13 @@ func (s *Stack) planLocked(r *txReq, segLen int, shared bool, p *txPlan) error {
 		return ErrNeedsFragmentation
 	}
 	// Broadcasts and joined groups also reach our own sockets.
-	if bcast || (r.dst.IsMulticast() && ifc.groups[r.dst] > 0) {
+	if bcast || (r.dst.IsMulticast() && ifc.groups[r.dst] > 0 && !r.noLoop) {
 		if !r.forwarded {
 			s.loop.enqueueLocked(d)
 		}
+	}
+	if r.hostOnly {
+		return nil // SPEC MCAST-4: TTL 0 stays on this host
 	}
 	if needARP {
 		next := r.dst
@@ -235,7 +247,7 @@ func (s *Stack) planLocked(r *txReq, segLen int, shared bool, p *txPlan) error {
 		}
 		dstMAC = mac
 	}
-	*p = txPlan{ifc: ifc, dstMAC: dstMAC, off: txHeadroom - ihl, end: txHeadroom + segLen, mtu: mtu}
+	*p = txPlan{ifc: ifc, dstMAC: dstMAC, off: txHeadroom - ihl, end: txHeadroom + segLen, mtu: mtu, qos: r.qos}
 	if gso {
 		p.gsoSize, p.gsoSegs = r.gso, segs
 	}
@@ -246,6 +258,9 @@ func (s *Stack) planLocked(r *txReq, segLen int, shared bool, p *txPlan) error {
 // needs no stack lock: it touches only the interface's fixed fields, its
 // endpoint (safe for concurrent use), atomics and a pooled buffer.
 func (p *txPlan) transmit(buf []byte) error {
+	if p.ifc.qos != nil { // 802.1p tagging or the packet scheduler (qos.go)
+		return p.transmitQoS(p.ifc.qos, buf)
+	}
 	if p.gsoSegs > 0 {
 		return p.ifc.writeGSO(p.dstMAC, buf[:p.end], p.off, p.gsoSize, p.gsoSegs)
 	}
@@ -276,16 +291,28 @@ func (s *Stack) putIPHeader(r *txReq, ihl, segLen, ids int) []byte {
 // the interface MTU if needed (SPEC IP-20). buf must have at least
 // maxLinkHeader bytes of headroom before off.
 func (ifc *Interface) transmitLocked(dstMAC wire.MAC, buf []byte, off int) error {
+	if ifc.qos != nil { // datagrams released by ARP get their tag and queue too (qos.go)
+		return ifc.transmitQueuedQoS(dstMAC, buf, off)
+	}
 	return ifc.transmitMTU(dstMAC, buf, off, ifc.mtu)
 }
 
 // transmitMTU is transmitLocked fragmenting to mtu (≤ the interface
 // MTU): the path MTU learned for the destination. It needs no lock.
 func (ifc *Interface) transmitMTU(dstMAC wire.MAC, buf []byte, off, mtu int) error {
+	return ifc.transmitVia(dstMAC, buf, off, mtu, nil)
+}
+
+// transmitVia is transmitMTU handing the frames to the QoS stage o when
+// it is not nil.
+func (ifc *Interface) transmitVia(dstMAC wire.MAC, buf []byte, off, mtu int, o *qosOut) error {
 	s := ifc.s
 	d := buf[off:]
 	mtu = min(mtu, ifc.mtu)
 	if len(d) <= mtu {
+		if o != nil {
+			return o.frame(dstMAC, buf, off)
+		}
 		return ifc.writeFrame(dstMAC, wire.EtherTypeIPv4, buf, off)
 	}
 	h, payload, err := wire.ParseIPv4(d)
@@ -324,7 +351,13 @@ func (ifc *Interface) transmitMTU(dstMAC wire.MAC, buf []byte, off, mtu int) err
 		foff := maxLinkHeader
 		fh.Put(fb[foff : foff+fihl])
 		copy(fb[foff+fihl:], payload[pos:pos+chunk])
-		if err := ifc.writeFrame(dstMAC, wire.EtherTypeIPv4, fb[:foff+fihl+chunk], foff); err != nil {
+		var err error
+		if o != nil {
+			err = o.frame(dstMAC, fb[:foff+fihl+chunk], foff)
+		} else {
+			err = ifc.writeFrame(dstMAC, wire.EtherTypeIPv4, fb[:foff+fihl+chunk], foff)
+		}
+		if err != nil {
 			return err
 		}
 		n++

@@ -41,6 +41,8 @@ type params struct {
 	deadGWDetect     bool // EnableDeadGWDetect (TCP-DGD-1)
 	maxIcmpHostRoute int  // MaxIcmpHostRoutes (KB-3)
 	persistentRoutes []string
+	igmpLevel        int  // IGMPLevel (MCAST-1), igmp.go
+	securityFilters  bool // EnableSecurityFilters (IP-21, filter.go)
 }
 
 // Defaults for Stapel extensions that SPEC leaves open; see doc.go.
@@ -92,6 +94,8 @@ func paramsFrom(t *config.Tcpip) params {
 		deadGWDetect:        t.EnableDeadGWDetect,
 		maxIcmpHostRoute:    t.MaxIcmpHostRoutes,
 		persistentRoutes:    t.PersistentRoutes,
+		igmpLevel:           clampInt(t.IGMPLevel, 0, 2),
+		securityFilters:     t.EnableSecurityFilters,
 	}
 	// SPEC ARP-4/ARP-5: ArpCacheLife absent (0) means 2 min unreferenced.
 	p.arpLife = secs(t.ArpCacheLife, 120)

@@ -71,6 +71,8 @@ type Stack struct {
 
 	udp  udpTable
 	echo echoTable
+	raw  rawTable // raw.go: raw IP sockets
+	qos  qosTable // qos.go: QoS flows (packet classifier)
 
 	// Issue 5: ICMP-learned host routes (bounded, KB 898060), the
 	// dead-gateway RCEs, router discovery and the persistent route file.

@@ -113,6 +113,27 @@ type Stats struct {
 	DeadGatewayReports  uint64 `mib:"deadGatewayReports"`  // TCP-DGD-2
 	DeadGatewaySwitches uint64 `mib:"deadGatewaySwitches"` // TCP-DGD-3
 	ICMPTransportErrors uint64 `mib:"icmpTransportErrors"` // soft errors delivered to sockets
+
+	// Stapel: IGMP host (MCAST-1, RFC 2236; igmp.go)
+	IGMPInMsgs            uint64 `mib:"igmpInMsgs"`
+	IGMPInErrors          uint64 `mib:"igmpInErrors"` // short or bad checksum
+	IGMPInQueries         uint64 `mib:"igmpInQueries"`
+	IGMPInReports         uint64 `mib:"igmpInReports"` // v1 and v2, other hosts' and looped
+	IGMPInLeaves          uint64 `mib:"igmpInLeaves"`
+	IGMPInIgnored         uint64 `mib:"igmpInIgnored"` // IGMPLevel < 2, unknown types
+	IGMPOutMsgs           uint64 `mib:"igmpOutMsgs"`
+	IGMPOutReports        uint64 `mib:"igmpOutReports"` // v2
+	IGMPOutV1Reports      uint64 `mib:"igmpOutV1Reports"`
+	IGMPOutLeaves         uint64 `mib:"igmpOutLeaves"`
+	IGMPReportsSuppressed uint64 `mib:"igmpReportsSuppressed"` // another host reported first
+
+	// Stapel: security filters (IP-21, filter.go) and raw sockets (raw.go)
+	SecFilterTCPDrops uint64 `mib:"secFilterTcpDrops"` // SYNs to ports not in TcpAllowedPorts
+	SecFilterUDPDrops uint64 `mib:"secFilterUdpDrops"` // datagrams to ports not in UdpAllowedPorts
+	SecFilterRawDrops uint64 `mib:"secFilterRawDrops"` // raw-socket copies refused by RawIpAllowedProtocols
+	PPTPFilterDrops   uint64 `mib:"pptpFilterDrops"`   // non-PPTP datagrams on a PPTPFiltering interface
+	RawInDelivers     uint64 `mib:"rawInDelivers"`     // datagrams queued on raw sockets
+	RawRecvQueueDrops uint64 `mib:"rawRecvQueueDrops"` // raw socket receive queue full
 }
 
 const numStats = int(unsafe.Sizeof(Stats{}) / 8)

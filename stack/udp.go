@@ -108,6 +108,9 @@ func (s *Stack) udpInput(d *delivery) {
 		inc(&s.st.UDPInErrors)
 		return
 	}
+	if h.DstPort == DHCPClientPort && s.dhcpInput(d, h.SrcPort, payload) { // dhcpif.go
+		return
+	}
 	from := netip.AddrPortFrom(d.hdr.Src, h.SrcPort)
 	t := &s.udp
 	t.mu.Lock()

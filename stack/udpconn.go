@@ -34,6 +34,7 @@ type UDPConn struct {
 	rtimer    clock.Timer
 	waiters   int
 	wake      chan struct{}
+	mc        udpMcast // multicast options (udpmcast.go)
 }
 
 type udpDatagram struct {
@@ -250,8 +251,8 @@ func (c *UDPConn) WriteToAddrPort(b []byte, ap netip.AddrPort) (int, error) {
 	if !bcastOK && c.s.isBroadcastDst(ap.Addr()) {
 		return 0, c.opErr("write", ErrBroadcastNotEnabled)
 	}
-	if ttl == 0 && ap.Addr().IsMulticast() {
-		ttl = 1 // SPEC IP-17, MCAST-4
+	if ap.Addr().IsMulticast() {
+		return c.writeMulticast(b, ap) // udpmcast.go: TTL 1 unless set (SPEC IP-17, MCAST-4)
 	}
 	if err := c.s.sendUDP(c.laddr, ap, ttl, b); err != nil {
 		return 0, c.opErr("write", err)
@@ -296,6 +297,7 @@ func (c *UDPConn) Close() error {
 	c.signalLocked()
 	c.mu.Unlock()
 	c.s.udp.unbind(c)
+	c.leaveAllGroups() // udpmcast.go
 	return nil
 }
 
@@ -357,8 +359,8 @@ func (c *UDPConn) SetBroadcast(on bool) {
 	c.mu.Unlock()
 }
 
-// SetTTL sets the TTL of outgoing datagrams (0 = DefaultTTL; 1 for
-// multicast).
+// SetTTL sets the TTL of outgoing datagrams (0 = DefaultTTL); datagrams to
+// groups use SetMulticastTTL (default 1) instead.
 func (c *UDPConn) SetTTL(ttl uint8) {
 	c.mu.Lock()
 	c.ttl = ttl

@@ -68,6 +68,13 @@ type Adapter struct {
 	Gateways    []netip.Addr   `json:"gateways"`
 	DNSSuffix   string         `json:"dnsSuffix,omitempty"`
 	DNSServers  []string       `json:"dnsServers,omitempty"`
+	// DHCP client state (SPEC DHCP-1, DHCP-4): the server and lease
+	// times when leased; Autoconf marks Addrs[0] as an APIPA address.
+	DHCPServer    netip.Addr `json:"dhcpServer,omitzero"`
+	LeaseObtained time.Time  `json:"leaseObtained,omitzero"`
+	LeaseExpires  time.Time  `json:"leaseExpires,omitzero"`
+	Autoconf      bool       `json:"autoconf,omitempty"`
+	AutoconfOn    bool       `json:"autoconfOn,omitempty"` // Autoconfiguration Enabled
 }
 
 // ARPTable is one interface's ARP cache.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // leader renders a dotted-leader label: "IP Address. . . . . : ". Dots sit
@@ -67,6 +68,9 @@ func FormatIPConfig(h HostInfo, all bool) string {
 			line(&b, "Description", a.Description)
 			line(&b, "Physical Address", WindowsMAC(a.MAC, true))
 			line(&b, "DHCP Enabled", yesNo(a.DHCP))
+			if a.DHCP {
+				line(&b, "Autoconfiguration Enabled", yesNo(a.AutoconfOn))
+			}
 		} else if a.Up {
 			line(&b, "Connection-specific DNS Suffix", a.DNSSuffix)
 		}
@@ -77,8 +81,12 @@ func FormatIPConfig(h HostInfo, all bool) string {
 		if len(addrs) == 0 {
 			addrs = []netip.Prefix{netip.PrefixFrom(netip.IPv4Unspecified(), 0)}
 		}
-		for _, p := range addrs {
-			line(&b, "IP Address", p.Addr().String())
+		for i, p := range addrs {
+			label := "IP Address"
+			if i == 0 && a.Autoconf { // SPEC DHCP-4
+				label = "Autoconfiguration IP Address"
+			}
+			line(&b, label, p.Addr().String())
 			line(&b, "Subnet Mask", MaskString(p.Bits()))
 		}
 		gw := ""
@@ -89,15 +97,26 @@ func FormatIPConfig(h HostInfo, all bool) string {
 		for _, g := range a.Gateways[min(1, len(a.Gateways)):] {
 			more(&b, g.String())
 		}
+		if all && a.DHCP && a.DHCPServer.IsValid() {
+			line(&b, "DHCP Server", a.DHCPServer.String())
+		}
 		if all && len(a.DNSServers) > 0 {
 			line(&b, "DNS Servers", a.DNSServers[0])
 			for _, s := range a.DNSServers[1:] {
 				more(&b, s)
 			}
 		}
+		if all && a.DHCP && !a.LeaseObtained.IsZero() {
+			line(&b, "Lease Obtained", leaseTime(a.LeaseObtained))
+			line(&b, "Lease Expires", leaseTime(a.LeaseExpires))
+		}
 	}
 	return b.String()
 }
+
+// leaseTime is ipconfig /all's lease time: "Sunday, November 22, 2026
+// 3:20:54 AM" in local time.
+func leaseTime(t time.Time) string { return t.Local().Format("Monday, January 2, 2006 3:04:05 PM") }
 
 // MaskString renders a prefix length as a dotted netmask.
 func MaskString(bits int) string {

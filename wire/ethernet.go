@@ -15,7 +15,12 @@ type EtherType uint16
 const (
 	EtherTypeIPv4 EtherType = 0x0800
 	EtherTypeARP  EtherType = 0x0806
+	// EtherTypeVLAN is the IEEE 802.1Q tag protocol identifier (SPEC QOS-4).
+	EtherTypeVLAN EtherType = 0x8100
 )
+
+// Dot1QTagLen is the length of an IEEE 802.1Q tag (TPID and TCI).
+const Dot1QTagLen = 4
 
 // ethMaxLength is the largest 802.3 length value; 0x0600 and above are
 // EtherTypes. Values in between are invalid on the wire.
@@ -28,10 +33,19 @@ const (
 // should use) 802.3 LLC/SNAP encapsulation (RFC 1042) instead of DIX;
 // Windows 2000 always receives both and sends SNAP only when
 // ArpUseEtherSNAP=1.
+//
+// Tagged says an IEEE 802.1Q tag follows the source MAC (SPEC QOS-4):
+// Priority is its 802.1p priority code point (0..7) and VID its VLAN. A
+// host sends priority-tagged frames (VID 0) only; ParseEthernet accepts
+// those as untagged ones and reports frames of another VLAN with Type
+// EtherTypeVLAN, which the stack does not speak.
 type EthernetHeader struct {
 	Dst, Src MAC
 	Type     EtherType
 	SNAP     bool
+	Tagged   bool
+	Priority uint8
+	VID      uint16
 }
 
 // ParseEthernet splits a frame into header and payload. For 802.3 frames
@@ -47,37 +61,76 @@ func ParseEthernet(b []byte) (EthernetHeader, []byte, error) {
 	copy(h.Src[:], b[6:12])
 	t := binary.BigEndian.Uint16(b[12:14])
 	if t >= ethMinEtherType {
+		if t == uint16(EtherTypeVLAN) {
+			return parseDot1Q(h, b)
+		}
 		h.Type = EtherType(t)
 		return h, b[EthernetHeaderLen:], nil
 	}
+	return parseSNAP(h, b, 0, t)
+}
+
+// parseDot1Q reads the 802.1Q tag of b and the header behind it (DIX or
+// SNAP, as for an untagged frame). Stacked tags (Q-in-Q) are refused.
+func parseDot1Q(h EthernetHeader, b []byte) (EthernetHeader, []byte, error) {
+	const hl = EthernetHeaderLen + Dot1QTagLen
+	if len(b) < hl {
+		return h, nil, errEthTruncated
+	}
+	tci := binary.BigEndian.Uint16(b[14:16])
+	h.Tagged, h.Priority, h.VID = true, uint8(tci>>13), tci&0x0fff
+	t := binary.BigEndian.Uint16(b[16:18])
+	if h.VID != 0 { // another VLAN: not ours, let the caller count it
+		h.Type = EtherTypeVLAN
+		return h, b[hl:], nil
+	}
+	if t >= ethMinEtherType {
+		if t == uint16(EtherTypeVLAN) {
+			return h, nil, errEthUnsupported
+		}
+		h.Type = EtherType(t)
+		return h, b[hl:], nil
+	}
+	return parseSNAP(h, b, Dot1QTagLen, t)
+}
+
+// parseSNAP reads an 802.3 LLC/SNAP header whose length field t is at
+// b[12+tag:]; tag is 4 behind an 802.1Q tag, else 0.
+func parseSNAP(h EthernetHeader, b []byte, tag int, t uint16) (EthernetHeader, []byte, error) {
 	if t > ethMaxLength {
 		return h, nil, errEthBadLength
 	}
 	if t < SNAPHeaderLen-EthernetHeaderLen {
 		return h, nil, errEthBadLength
 	}
-	if len(b) < SNAPHeaderLen {
+	if len(b) < SNAPHeaderLen+tag {
 		return h, nil, errEthTruncated
 	}
+	l := b[tag:] // the tag shifts the LLC/SNAP bytes, nothing else
 	// LLC DSAP=SNAP, SSAP=SNAP, control=UI; OUI 0 means "EtherType follows".
-	if b[14] != 0xaa || b[15] != 0xaa || b[16] != 0x03 || b[17] != 0 || b[18] != 0 || b[19] != 0 {
+	if l[14] != 0xaa || l[15] != 0xaa || l[16] != 0x03 || l[17] != 0 || l[18] != 0 || l[19] != 0 {
 		return h, nil, errEthUnsupported
 	}
 	end := EthernetHeaderLen + int(t)
-	if end > len(b) {
+	if end > len(l) {
 		return h, nil, errEthTruncated
 	}
-	h.Type = EtherType(binary.BigEndian.Uint16(b[20:22]))
+	h.Type = EtherType(binary.BigEndian.Uint16(l[20:22]))
 	h.SNAP = true
-	return h, b[SNAPHeaderLen:end], nil
+	return h, l[SNAPHeaderLen:end], nil
 }
 
-// Len is the header length Put writes: 14 for DIX, 22 for SNAP.
+// Len is the header length Put writes: 14 for DIX, 22 for SNAP, 4 more
+// with an 802.1Q tag.
 func (h EthernetHeader) Len() int {
+	n := EthernetHeaderLen
 	if h.SNAP {
-		return SNAPHeaderLen
+		n = SNAPHeaderLen
 	}
-	return EthernetHeaderLen
+	if h.Tagged {
+		n += Dot1QTagLen
+	}
+	return n
 }
 
 // Put writes the header and returns its length. For SNAP the 802.3 length
@@ -85,6 +138,17 @@ func (h EthernetHeader) Len() int {
 // zero; call PutSNAPLength once the payload is in place.
 func (h EthernetHeader) Put(b []byte) int {
 	_ = b[h.Len()-1]
+	if h.Tagged { // SPEC QOS-4: 802.1Q tag, PCP in the top 3 bits, CFI 0
+		// The untagged header goes 4 bytes further; the MACs and the
+		// tag are then written in front of its type/length field.
+		h.Tagged = false
+		n := Dot1QTagLen + h.Put(b[Dot1QTagLen:])
+		copy(b[0:6], h.Dst[:])
+		copy(b[6:12], h.Src[:])
+		binary.BigEndian.PutUint16(b[12:14], uint16(EtherTypeVLAN))
+		binary.BigEndian.PutUint16(b[14:16], uint16(h.Priority&7)<<13|h.VID&0x0fff)
+		return n
+	}
 	copy(b[0:6], h.Dst[:])
 	copy(b[6:12], h.Src[:])
 	if !h.SNAP {
@@ -98,8 +162,8 @@ func (h EthernetHeader) Put(b []byte) int {
 	return SNAPHeaderLen
 }
 
-// PutSNAPLength sets the 802.3 length field of a SNAP frame in b: the
-// LLC/SNAP bytes plus payloadLen.
+// PutSNAPLength sets the 802.3 length field of an untagged SNAP frame in
+// b: the LLC/SNAP bytes plus payloadLen. For a tagged one pass b[4:].
 func PutSNAPLength(b []byte, payloadLen int) {
 	binary.BigEndian.PutUint16(b[12:14], uint16(SNAPHeaderLen-EthernetHeaderLen+payloadLen))
 }

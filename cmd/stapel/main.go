@@ -35,8 +35,8 @@ func init() {
 		{"demo", "[--pcap FILE] [--seed N]", "simulate a small internetwork in-process and narrate it (no root)", cmdDemo},
 		{"ping", "[-t] [-n count] [-l size] [-f] [-i TTL] [-v TOS] [-w timeout] HOST", "send ICMP echo requests", cmdPing},
 		{"arp", "-a [IP] | -s IP MAC [IFADDR] | -d IP|*", "show or change the ARP cache", cmdARP},
-		{"ipconfig", "[/all | /displaydns | /flushdns]", "show the IP configuration", cmdIPConfig},
-		{"nc", "[-u] [-q SECS] [-p PORT] [-s ADDR] HOST PORT | [-u] -l [-q SECS] PORT", "TCP stream (or -u UDP datagrams) between stdin/stdout and a peer", cmdNC},
+		{"ipconfig", "[/all | /release [IF] | /renew [IF] | /displaydns | /flushdns]", "show the IP configuration", cmdIPConfig},
+		{"nc", "[-u] [-q SECS] [-p PORT] [-s ADDR] [--ttl N] HOST PORT | [-u] -l [-q SECS] [--join GROUP] PORT", "TCP stream (or -u UDP datagrams) between stdin/stdout and a peer", cmdNC},
 		{"stats", "", "show protocol statistics (netstat -s style)", cmdStats},
 		{"help", "", "show this help", nil},
 	}

@@ -300,6 +300,9 @@ func cmdIPConfig(args []string, stdout, stderr io.Writer) error {
 		if sw && (name == "displaydns" || name == "flushdns") {
 			return ipconfigDNS(w, name, stdout) // nslookup.go
 		}
+		if sw && (name == "release" || name == "renew") {
+			return ipconfigDHCP(w, name, stdout) // ipconfigdhcp.go
+		}
 		return usagef("unknown option %q", name)
 	}
 	ctx, cancel := signalContext()
@@ -345,6 +348,8 @@ func cmdNC(args []string, stdout, stderr io.Writer) error {
 	lport := fs.Uint("p", 0, "local port")
 	src := fs.String("s", "", "local address")
 	sock := fs.String("control", "", "control socket")
+	var mc ncMulticast // ncmcast.go
+	mc.register(fs)
 	var expanded []string
 	for _, a := range args { // allow -ul / -lu
 		if a == "-ul" || a == "-lu" {
@@ -419,7 +424,16 @@ func cmdNC(args []string, stdout, stderr io.Writer) error {
 		}
 		return tools.NetcatTCP(ctx, c, stdin, stdout, o)
 	}
-	c, err := client(*sock).OpenUDP(ctx, local, remote)
+	mo, multicast, err := mc.options(local.Addr())
+	if err != nil {
+		return err
+	}
+	var c tools.DatagramConn
+	if multicast {
+		c, err = client(*sock).OpenUDPMulticast(ctx, local, remote, mo)
+	} else {
+		c, err = client(*sock).OpenUDP(ctx, local, remote)
+	}
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,9 @@ type Options struct {
 	// DHCP reports whether an interface is DHCP-configured.
 	DHCP func(ifName string) bool
 	// DNS gives an adapter's connection-specific DNS suffix and servers.
-	DNS       func(ifName string) (suffix string, servers []string)
+	DNS func(ifName string) (suffix string, servers []string)
+	// DHCPInfo fills an adapter's DHCP lease fields (nil: none).
+	DHCPInfo  func(ifName string, a *tools.Adapter)
 	WINSProxy bool
 	// Runner drives virtual time (nil = real time).
 	Runner Runner
@@ -91,6 +93,9 @@ func (h *Host) Info(ctx context.Context) (tools.HostInfo, error) {
 		}
 		if h.o.DNS != nil {
 			a.DNSSuffix, a.DNSServers = h.o.DNS(ifc.Name)
+		}
+		if h.o.DHCPInfo != nil {
+			h.o.DHCPInfo(ifc.Name, &a)
 		}
 		info.Adapters = append(info.Adapters, a)
 	}

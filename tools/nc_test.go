@@ -81,6 +81,14 @@ func TestNetcatListenRepliesToLastPeer(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- NetcatUDP(context.Background(), c, pr, &out, NetcatOptions{Listen: true, Linger: 0}) }()
 	c.in <- []byte("ping\n") // a first datagram names the peer
+	// Only once it is printed is the peer known; input before that has
+	// nowhere to go.
+	for deadline := time.Now().Add(10 * time.Second); !strings.HasPrefix(out.String(), "ping\n"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("first datagram not printed: %q", out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	pw.Write([]byte("pong\n"))
 	pw.Close()
 	if err := <-done; err != nil {

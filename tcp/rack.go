@@ -57,7 +57,9 @@ type rackState struct {
 	at      time.Time     // timer: when the oldest waiting hole is lost
 	lastRtx time.Time     // latest fast retransmission (lost-retransmission check)
 	rtxHigh uint32        // end of the highest fast retransmission (HighRxt never rewound)
-	log     [rtxLogLen]rtxRec
+	// log is allocated at the first fast retransmission: an idle or
+	// loss-free connection does not carry its 768 bytes.
+	log     *[rtxLogLen]rtxRec
 	logNext int
 }
 
@@ -114,6 +116,9 @@ func (c *Conn) logRtx(start, end uint32) {
 	if k := c.holeOf(start); k >= 0 && k < len(c.rack.holeAt) {
 		at = c.rack.holeAt[k]
 	}
+	if c.rack.log == nil {
+		c.rack.log = new([rtxLogLen]rtxRec)
+	}
 	c.rack.log[c.rack.logNext] = rtxRec{start, end, at, c.now()}
 	c.rack.logNext = (c.rack.logNext + 1) % rtxLogLen
 	c.rack.lastRtx = c.now()
@@ -128,6 +133,9 @@ func (c *Conn) logRtx(start, end uint32) {
 // the original arrived after the retransmission, about now: the path
 // held it back that long.
 func (c *Conn) onDSACK(start, end uint32) {
+	if c.rack.log == nil {
+		return
+	}
 	now := c.now()
 	for i := range c.rack.log {
 		r := &c.rack.log[i]
@@ -228,7 +236,9 @@ func (c *Conn) rackDeadline() time.Time {
 // timer fires: a D-SACK for the go-back-N copies says nothing about how
 // long the path holds segments back.
 func (c *Conn) rackOnTimeout() {
-	c.rack.log = [rtxLogLen]rtxRec{}
+	if c.rack.log != nil {
+		*c.rack.log = [rtxLogLen]rtxRec{}
+	}
 }
 
 // rackTimeout runs when a waiting hole's window ended: start recovery,

@@ -7,7 +7,10 @@ import (
 )
 
 // deadline is a net.Conn deadline on the injected clock: ch is closed
-// when it passes. The owner's mutex guards it.
+// when it passes. ch stays nil until a deadline is first set — a nil
+// channel never becomes ready, which is "no deadline", and an idle
+// connection without deadlines carries no channels. The owner's mutex
+// guards it.
 type deadline struct {
 	clk   clock.Clock
 	t     clock.Timer
@@ -17,7 +20,6 @@ type deadline struct {
 
 func (d *deadline) init(clk clock.Clock) {
 	d.clk = clk
-	d.ch = make(chan struct{})
 }
 
 // set arms the deadline; the zero time disarms it.
@@ -32,6 +34,9 @@ func (d *deadline) set(t time.Time) {
 	}
 	if t.IsZero() {
 		return
+	}
+	if d.ch == nil {
+		d.ch = make(chan struct{})
 	}
 	dur := t.Sub(d.clk.Now())
 	if dur <= 0 {

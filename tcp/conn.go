@@ -173,8 +173,6 @@ func newConn(p *Protocol, id connID) *Conn {
 		ttl:    p.params.DefaultTTL,
 		df:     p.params.EnablePMTUDiscovery,
 	}
-	c.rdDeadline.init(p.clk)
-	c.wrDeadline.init(p.clk)
 	return c
 }
 

@@ -44,7 +44,6 @@ func (p *Protocol) Listen(laddr netip.AddrPort, backlog int) (*Listener, error) 
 		}
 	}
 	l := &Listener{p: p, backlog: backlog, wake: make(chan struct{})}
-	l.dl.init(p.clk)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -254,7 +253,7 @@ func (l *Listener) Addr() net.Addr { return tcpAddr(l.addr) }
 func (l *Listener) SetDeadline(t time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.dl.set(t)
+	l.dl.set(l.p.clk, t)
 	return nil
 }
 

@@ -306,8 +306,8 @@ func (c *Conn) Close() error {
 	}
 	c.closedByUser = true
 	c.rdClosed = true
-	c.rdDeadline.set(time.Time{})
-	c.wrDeadline.set(time.Time{})
+	c.rdDeadline.set(c.p.clk, time.Time{})
+	c.wrDeadline.set(c.p.clk, time.Time{})
 	if c.state == StateClosed {
 		c.unlock()
 		return nil
@@ -363,8 +363,8 @@ func (c *Conn) RemoteAddr() net.Addr { return tcpAddr(c.id.remote) }
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rdDeadline.set(t)
-	c.wrDeadline.set(t)
+	c.rdDeadline.set(c.p.clk, t)
+	c.wrDeadline.set(c.p.clk, t)
 	c.broadcast()
 	return nil
 }
@@ -373,7 +373,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rdDeadline.set(t)
+	c.rdDeadline.set(c.p.clk, t)
 	c.broadcast()
 	return nil
 }
@@ -382,7 +382,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wrDeadline.set(t)
+	c.wrDeadline.set(c.p.clk, t)
 	c.broadcast()
 	return nil
 }

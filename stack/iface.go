@@ -254,6 +254,7 @@ func (s *Stack) removeInterface(name string, closeEP bool) error {
 	ifc.arp.flushLocked()
 	ifc.stopRdiscLocked()
 	ifc.igmpStopLocked()
+	ifc.qos.stop() // qos.go
 	s.routes.deleteIfLocked(ifc.index)
 	s.rebuildLocked()
 	s.mu.Unlock()

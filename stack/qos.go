@@ -2,6 +2,7 @@ package stack
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -235,7 +236,50 @@ func (fl *QoSFlow) Stats() QoSFlowStats {
 // local address and port (and remote one when connected). Close the
 // returned flow when done; closing the socket does not remove it.
 func (c *UDPConn) SetQoS(spec QoSSpec) (*QoSFlow, error) {
-	return c.s.AddQoSFlow(FlowFilter{Proto: wire.ProtoUDP, Local: c.laddr, Remote: c.raddr}, spec)
+	fl, err := c.s.AddQoSFlow(FlowFilter{Proto: wire.ProtoUDP, Local: c.laddr, Remote: c.raddr}, spec)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	closed := c.closed
+	if !closed {
+		c.qosFlows = append(c.qosFlows, fl) // ended by Close
+	}
+	c.mu.Unlock()
+	if closed {
+		fl.Close()
+		return nil, c.opErr("set qos", net.ErrClosed)
+	}
+	return fl, nil
+}
+
+// closeQoSFlows ends the flows SetQoS installed (Close calls it).
+func (c *UDPConn) closeQoSFlows() {
+	c.mu.Lock()
+	fls := c.qosFlows
+	c.qosFlows = nil
+	c.mu.Unlock()
+	for _, fl := range fls {
+		fl.Close()
+	}
+}
+
+// stop cancels the scheduler's timer: frames still queued are dropped
+// with the interface.
+func (q *ifQoS) stop() {
+	if q == nil || q.sched == nil {
+		return
+	}
+	sc := q.sched
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.timer != nil {
+		sc.timer.Stop()
+	}
+	sc.timerAt = time.Time{}
+	for c := range sc.queues {
+		sc.queues[c] = nil
+	}
 }
 
 // matches: the filter selects a datagram from src:sport to dst:dport.

@@ -483,3 +483,30 @@ func TestQoSTaggedGSOCutInSoftware(t *testing.T) {
 		t.Fatalf("unclassified super-segment: %d GSO writes", ep.gsoWrites)
 	}
 }
+
+// A flow set on a UDP socket ends with the socket: the stack's flow list
+// is empty again, so nothing is classified any more.
+// SPEC: QOS-2
+func TestQoSFlowEndsWithSocket(t *testing.T) {
+	_, _, a, _, _ := qosPair(t, InterfaceQoS{})
+	c, err := a.DialUDP(netip.AddrPort{}, addrPort("192.0.2.2:5001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetQoS(QoSSpec{Service: ServiceGuaranteed}); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.qos.flows.Load(); p == nil || len(*p) != 1 {
+		t.Fatalf("flows after SetQoS: %v", p)
+	}
+	c.Close()
+	if p := a.qos.flows.Load(); p != nil {
+		t.Fatalf("flows after Close: %d", len(*p))
+	}
+	if _, err := c.SetQoS(QoSSpec{Service: ServiceGuaranteed}); err == nil {
+		t.Fatal("SetQoS on a closed socket succeeded")
+	}
+	if p := a.qos.flows.Load(); p != nil {
+		t.Fatalf("flows after SetQoS on a closed socket: %d", len(*p))
+	}
+}

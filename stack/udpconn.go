@@ -34,7 +34,8 @@ type UDPConn struct {
 	rtimer    clock.Timer
 	waiters   int
 	wake      chan struct{}
-	mc        udpMcast // multicast options (udpmcast.go)
+	mc        udpMcast   // multicast options (udpmcast.go)
+	qosFlows  []*QoSFlow // installed by SetQoS, ended by Close (qos.go)
 }
 
 type udpDatagram struct {
@@ -298,6 +299,7 @@ func (c *UDPConn) Close() error {
 	c.mu.Unlock()
 	c.s.udp.unbind(c)
 	c.leaveAllGroups() // udpmcast.go
+	c.closeQoSFlows()  // qos.go
 	return nil
 }
 

@@ -42,7 +42,17 @@ type Config struct {
 	// Warnings lists values Validate accepted but changed or finds
 	// questionable (clamped MTU, MaxUserPort, DefaultTTL 0...). Not encoded.
 	Warnings []string
+
+	// set records the keys the parsed file gave (see IsSet); nil for a
+	// Config built in code.
+	set map[string]bool
 }
+
+// IsSet reports whether the parsed file gave key, named by its section
+// path and canonical name: "Tcpip.Parameters.CongestionControl",
+// "Interface[0].TcpWindowSize". A key given with its default value is
+// set; one left out is not. Always false for a Config built in code.
+func (c *Config) IsSet(key string) bool { return c.set[key] }
 
 // Default returns the whitepaper defaults (Stapel's own for extensions) and
 // no interfaces.
@@ -100,6 +110,7 @@ func Parse(data []byte) (*Config, error) {
 	d := &decoder{}
 	d.config(raw, c)
 	applySecurityProfile(c, d.set) // hardened.go
+	c.set = d.set
 	if len(d.errs) == 0 {
 		d.errs = append(d.errs, c.validate()...)
 	}

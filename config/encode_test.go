@@ -15,6 +15,7 @@ func TestEncodeDefaultRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
+	c.set = nil // which keys the text gave is not part of the values
 	if !reflect.DeepEqual(c, Default()) {
 		t.Errorf("round trip differs")
 	}
@@ -49,6 +50,7 @@ IPAutoconfigurationEnabled = 0
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
+	c.set, c2.set = nil, nil // the encoding gives every key; the source gave a few
 	if !reflect.DeepEqual(c, c2) {
 		t.Errorf("round trip differs:\n%+v\n%+v", c.Interfaces, c2.Interfaces)
 	}

@@ -155,3 +155,22 @@ func TestValidateInCode(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+// IsSet names the keys the file gave, with their default value or not.
+func TestIsSet(t *testing.T) {
+	c, err := Parse([]byte("[Tcpip.Parameters]\ncongestioncontrol = \"reno\"\n\n[[Interface]]\nName = \"lan0\"\nIPAddress = [\"192.0.2.1\"]\nSubnetMask = [\"255.255.255.0\"]\nTcpWindowSize = 65535\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]bool{
+		"Tcpip.Parameters.CongestionControl": true, "Tcpip.Parameters.DefaultTTL": false,
+		"Interface[0].TcpWindowSize": true, "Interface[0].MTU": false,
+	} {
+		if got := c.IsSet(key); got != want {
+			t.Errorf("IsSet(%q) = %v, want %v", key, got, want)
+		}
+	}
+	if Default().IsSet("Tcpip.Parameters.CongestionControl") {
+		t.Error("a Config built in code reports a key as set")
+	}
+}

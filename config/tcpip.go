@@ -167,7 +167,7 @@ type Tcpip struct {
 	CongestionControl string
 	// Stapel: Initial congestion window in segments: 2 as the whitepaper, up to 10 (RFC 6928).
 	InitialCongestionWindow int
-	// Stapel: "whitepaper" keeps the Windows 2000 defaults; "modern" turns on window scaling, timestamps, a 4 MiB window, IW10 and CUBIC, then applies only the keys set to non-default values.
+	// Stapel: "whitepaper" keeps the Windows 2000 defaults; "modern" turns on window scaling, timestamps, a 4 MiB window, IW10 and CUBIC, then applies the keys the file gives.
 	TcpProfile string
 	// Stapel: "" or "default" keeps the defaults; "hardened" applies the whitepaper's Appendix D values (SEC-4: SynAttackProtect 2, EnablePMTUDiscovery 0, EnableDeadGWDetect 0, KeepAliveTime 300000, EnableICMPRedirects 0, NetBT NoNameReleaseOnDemand 1, every interface's PerformRouterDiscovery 0) to each of those keys the file does not set.
 	SecurityProfile string

@@ -23,11 +23,10 @@ import (
 // "whitepaper" (the default) starts from tcp.DefaultParams and applies
 // every key; "modern" starts from tcp.ModernParams (window scaling and
 // timestamps, a 4 MiB window and send buffer, IW10, CUBIC, tail loss
-// probe) and then applies only the keys the configuration sets to a
-// value other than their default — so under "modern" an explicit
-// Tcp1323Opts = 0 or TcpWindowSize = 65535 wins, but
-// CongestionControl = "reno" or InitialCongestionWindow = 2 (both the
-// defaults) cannot be told from absent keys and leave CUBIC and IW10.
+// probe) and then applies the keys the configuration file gives, even
+// with their default value (config.IsSet), and any that differ from the
+// default (a security profile's) — so under "modern" an explicit
+// CongestionControl = "reno" or InitialCongestionWindow = 2 wins.
 //
 // Not from the config: TcpInitialRtt has no global key (the interface's
 // TcpInitialRTT is used), ListenBacklogMax keeps the server profile (200,
@@ -53,14 +52,33 @@ func TCPParams(cfg *config.Config) tcp.Params {
 	m := tcp.ModernParams()
 	pv, bv, mv := reflect.ValueOf(p), reflect.ValueOf(base), reflect.ValueOf(&m).Elem()
 	for i := range pv.NumField() {
-		if f := pv.Type().Field(i); !f.IsExported() || !f.Type.Comparable() {
+		f := pv.Type().Field(i)
+		if !f.IsExported() || !f.Type.Comparable() {
 			continue
 		}
-		if !pv.Field(i).Equal(bv.Field(i)) {
+		if !pv.Field(i).Equal(bv.Field(i)) || setInConfig(cfg, f.Name) {
 			mv.Field(i).Set(pv.Field(i))
 		}
 	}
 	return m
+}
+
+// setInConfig reports whether the configuration file gave the key behind
+// a tcp.Params field — globally or on the first interface — even with its
+// default value, so that under TcpProfile = "modern" an explicit
+// CongestionControl = "reno" or InitialCongestionWindow = 2 wins.
+func setInConfig(cfg *config.Config, field string) bool {
+	key := field
+	switch field {
+	case "InitialWindow":
+		key = "InitialCongestionWindow"
+	case "TcpInitialRtt":
+		key = "TcpInitialRTT"
+	}
+	if cfg.IsSet("Tcpip.Parameters." + key) {
+		return true
+	}
+	return len(cfg.Interfaces) > 0 && cfg.IsSet("Interface[0]."+key)
 }
 
 // mapTCPParams applies every key to tcp.DefaultParams.

@@ -38,8 +38,8 @@ InitialCongestionWindow = 10
 	}
 }
 
-// TcpProfile = "modern" is tcp.ModernParams unless a key is set to a
-// value other than its default: then that key wins.
+// TcpProfile = "modern" is tcp.ModernParams except for the keys the file
+// gives: those win, even when given with their whitepaper default.
 func TestTCPParamsModernProfile(t *testing.T) {
 	const iface = `
 [[Interface]]
@@ -66,7 +66,7 @@ CongestionControl = "reno"
 	want.TcpMaxDataRetransmissions = 8
 	want.InitialWindow = 4
 	want.TcpDelAckTicks = 0
-	// "reno" is the key's default, so modern's CUBIC stays (documented).
+	want.CongestionControl = "reno" // the key's default, but given explicitly
 	if p != want {
 		t.Errorf("modern with overrides:\n%+v\nwant\n%+v", p, want)
 	}

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/stapel-net/stapel/clock"
 	"github.com/stapel-net/stapel/wire"
 )
 
@@ -54,19 +53,17 @@ type RawConn struct {
 	laddr netip.Addr // unspecified = any of ours
 	drops atomic.Uint64
 
-	mu        sync.Mutex
-	q         [][]byte
-	maxQ      int
-	closed    bool
-	hdrIncl   bool
-	broadcast bool
-	ttl       uint8
-	rdeadline time.Time
-	wdeadline time.Time
-	rtimer    clock.Timer
-	waiters   int
-	wake      chan struct{}
-	joins     []rawJoin // rawmcast.go
+	mu            sync.Mutex
+	q             [][]byte
+	maxQ          int
+	closed        bool
+	hdrIncl       bool
+	broadcast     bool
+	ttl           uint8
+	sockDeadlines // sockdeadline.go
+	waiters       int
+	wake          chan struct{}
+	joins         []rawJoin // rawmcast.go
 }
 
 // rawTable holds the open raw sockets by protocol: copy-on-write lists,
@@ -320,9 +317,7 @@ func (c *RawConn) Close() error {
 	}
 	c.closed = true
 	c.q = nil
-	if c.rtimer != nil {
-		c.rtimer.Stop()
-	}
+	c.stopLocked()
 	c.signalLocked()
 	c.mu.Unlock()
 	c.leaveAllGroups()
@@ -358,20 +353,11 @@ func (c *RawConn) SetDeadline(t time.Time) error {
 func (c *RawConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rdeadline = t
-	if c.rtimer != nil {
-		c.rtimer.Stop()
-		c.rtimer = nil
-	}
-	if !t.IsZero() {
-		if d := t.Sub(c.s.clk.Now()); d > 0 {
-			c.rtimer = c.s.clk.AfterFunc(d, func() {
-				c.mu.Lock()
-				c.signalLocked()
-				c.mu.Unlock()
-			})
-		}
-	}
+	c.setReadLocked(c.s.clk, t, func() {
+		c.mu.Lock()
+		c.signalLocked()
+		c.mu.Unlock()
+	})
 	c.signalLocked()
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"github.com/stapel-net/stapel/clock"
 )
 
 // UDPConn is a UDP socket. It implements net.PacketConn and, when made by
@@ -19,23 +17,21 @@ type UDPConn struct {
 	raddr     netip.AddrPort
 	connected bool
 
-	mu        sync.Mutex
-	q         []udpDatagram
-	head      int
-	qbytes    int
-	maxBytes  int
-	free      [][]byte
-	closed    bool
-	err       error // pending error for a connected socket (ICMP)
-	broadcast bool
-	ttl       uint8
-	rdeadline time.Time
-	wdeadline time.Time
-	rtimer    clock.Timer
-	waiters   int
-	wake      chan struct{}
-	mc        udpMcast   // multicast options (udpmcast.go)
-	qosFlows  []*QoSFlow // installed by SetQoS, ended by Close (qos.go)
+	mu            sync.Mutex
+	q             []udpDatagram
+	head          int
+	qbytes        int
+	maxBytes      int
+	free          [][]byte
+	closed        bool
+	err           error // pending error for a connected socket (ICMP)
+	broadcast     bool
+	ttl           uint8
+	sockDeadlines // sockdeadline.go
+	waiters       int
+	wake          chan struct{}
+	mc            udpMcast   // multicast options (udpmcast.go)
+	qosFlows      []*QoSFlow // installed by SetQoS, ended by Close (qos.go)
 }
 
 type udpDatagram struct {
@@ -292,9 +288,7 @@ func (c *UDPConn) Close() error {
 		return c.opErr("close", net.ErrClosed)
 	}
 	c.closed = true
-	if c.rtimer != nil {
-		c.rtimer.Stop()
-	}
+	c.stopLocked()
 	c.signalLocked()
 	c.mu.Unlock()
 	c.s.udp.unbind(c)
@@ -327,20 +321,11 @@ func (c *UDPConn) SetDeadline(t time.Time) error {
 func (c *UDPConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rdeadline = t
-	if c.rtimer != nil {
-		c.rtimer.Stop()
-		c.rtimer = nil
-	}
-	if !t.IsZero() {
-		if d := t.Sub(c.s.clk.Now()); d > 0 {
-			c.rtimer = c.s.clk.AfterFunc(d, func() {
-				c.mu.Lock()
-				c.signalLocked()
-				c.mu.Unlock()
-			})
-		}
-	}
+	c.setReadLocked(c.s.clk, t, func() {
+		c.mu.Lock()
+		c.signalLocked()
+		c.mu.Unlock()
+	})
 	c.signalLocked()
 	return nil
 }
